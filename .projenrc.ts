@@ -1,0 +1,93 @@
+import { cdk8s, javascript } from 'projen';
+import { UpdateSnapshot } from 'projen/lib/javascript';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-korean-llm',
+  description:
+    'cdk8s constructs for Korean LLM training pipelines on Kubernetes: Kubeflow PyTorchJob stages (CPT, SFT, RLHF), an Argo Workflows DAG, storage, monitoring and serving',
+  author: 'cdk8s-korean-llm maintainers',
+  authorAddress: 'maintainers@cdk8s-korean-llm.invalid',
+  repositoryUrl: 'https://github.com/cdk8s-korean-llm/cdk8s-korean-llm.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  keywords: ['cdk8s', 'kubernetes', 'kubeflow', 'pytorchjob', 'argo-workflows', 'llm', 'korean', 'unsloth', 'trl'],
+
+  cdk8sVersion: '2.70.0',
+  constructsVersion: '10.3.0',
+  jsiiVersion: '~6.0.0',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  devDeps: [
+    'cdk8s-cli@^2.207.0',
+    'ajv@^8.17.1',
+    'js-yaml@^4.1.0',
+    '@types/js-yaml@^4.0.9',
+    'kubernetes-models@^4.5.1',
+  ],
+  entrypoint: 'lib/src/index.js',
+
+  tsconfig: {
+    compilerOptions: { rootDir: '.' },
+    include: ['src/**/*.ts', 'imports/**/*.ts'],
+  },
+  tsconfigDev: {
+    compilerOptions: {},
+    include: ['../examples/**/*.ts', '../bench/**/*.ts', '../scripts/**/*.ts'],
+  },
+  jestOptions: {
+    updateSnapshot: UpdateSnapshot.NEVER,
+    jestConfig: {
+      testPathIgnorePatterns: ['/node_modules/', '/cdk8s.out/', '/lib/', '/dist/'],
+      // the CRD validators compile multi-megabyte schemas: give slow machines room
+      testTimeout: 120_000,
+    },
+  },
+  tsJestOptions: {
+    transformOptions: { isolatedModules: true },
+  },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'bench', 'scripts'],
+    ignorePatterns: ['imports/', '*.d.ts', 'node_modules/', 'lib/', 'cdk8s.out/', 'dist/'],
+  },
+  // jsii's Python packaging needs PyPI; the package is published to npm only
+  publishToPypi: undefined,
+  githubOptions: { mergify: false },
+  release: false,
+});
+
+project.package.addField('types', 'lib/src/index.d.ts');
+
+// The synth output of the examples: not projen's dist/ (cdk8s-cli empties its output folder).
+project.gitignore.exclude('/cdk8s.out/', '/.contract-env/');
+project.npmignore?.exclude('/cdk8s.out/', '/examples/', '/bench/', '/scripts/', '/python/', '/cdk8s.yaml', '/.ci/');
+
+// Regenerate imports/ from the upstream CRDs listed in cdk8s.yaml. Manual only: never part of a build.
+project.addTask('import', {
+  description: 'Regenerate imports/ with cdk8s import from the CRDs listed in cdk8s.yaml (needs ../shared/crds)',
+  exec: 'cdk8s import --output imports',
+});
+
+// The trainer contract: one TypeScript module is the source; the trainer reads the JSON.
+const contract = project.addTask('contract', {
+  description: 'Write python/korean_llm_trainer/contract.json from src/trainer-contract.ts',
+  exec: 'ts-node --project test/tsconfig.json scripts/write-contract.ts',
+});
+project.preCompileTask.spawn(contract);
+
+// npm test: jest (which also dumps every stage's env for the Python contract test), eslint, then Python.
+project.testTask.env('KOREAN_LLM_ENV_DIR', '.contract-env');
+project.testTask.exec('python3 -m unittest discover -s python -t python');
+
+project.addTask('synth', {
+  description: 'Synthesize every example into cdk8s.out/',
+  exec: 'cdk8s synth',
+});
+
+project.addTask('bench', {
+  description: 'Benchmark synthesis against the bare cdk8s floor (prints figures and ratios)',
+  exec: 'ts-node --transpile-only --project test/tsconfig.json bench/synth-bench.ts',
+});
+
+project.synth();
