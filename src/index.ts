@@ -1,1 +1,11 @@
 export * from './trainer-contract';
+export * from './secret-key';
+export * from './storage';
+export * from './gpu-node-pool';
+export * from './queueing';
+export * from './gpu-training-job';
+export * from './training-stage';
+export * from './cpt-stage';
+export * from './sft-stage';
+export * from './rlhf-stage';
+export { PyTorchJob } from '../imports/kubeflow-kubeflow.org';

@@ -1,0 +1,127 @@
+import { Duration } from 'cdk8s';
+import * as v from './_validate';
+
+/** The label Kueue reads to queue a job. */
+export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
+/** The label Kueue reads for a workload's priority class. */
+export const KUEUE_PRIORITY_LABEL = 'kueue.x-k8s.io/priority-class';
+
+/**
+ * Options for queueing through Kueue.
+ */
+export interface KueueOptions {
+  /**
+   * A Kueue `WorkloadPriorityClass` name.
+   * @default - the queue's default priority
+   */
+  readonly priorityClass?: string;
+}
+
+/**
+ * Options for Volcano gang scheduling (`runPolicy.schedulingPolicy` of the PyTorchJob).
+ *
+ * It only acts when the Training Operator runs with `--gang-scheduler-name=volcano`.
+ */
+export interface VolcanoOptions {
+  /**
+   * The Volcano queue.
+   * @default - Volcano's `default` queue
+   */
+  readonly queue?: string;
+  /**
+   * The PriorityClass of the job's pod group.
+   * @default - none
+   */
+  readonly priorityClass?: string;
+  /**
+   * How long the pod group may wait to be scheduled as a whole.
+   * @default - Volcano's default
+   */
+  readonly scheduleTimeout?: Duration;
+  /**
+   * Pods that must be placed together before any starts.
+   * @default - every pod of the job (all-or-nothing)
+   */
+  readonly minAvailable?: number;
+}
+
+/** @internal what a queueing choice adds to a PyTorchJob */
+export interface _QueueingRender {
+  readonly labels: { [key: string]: string };
+  readonly schedulingPolicy?: any;
+}
+
+/**
+ * How a training job waits for GPUs, so a multi-node job never holds half its GPUs while waiting
+ * for the rest.
+ *
+ * - `Queueing.kueue(...)`: Kueue admits the whole job at once against a ClusterQueue's GPU quota
+ *   (the label `kueue.x-k8s.io/queue-name`; Kueue's PyTorchJob integration must be enabled: it is
+ *   off by default since Kueue 0.19).
+ * - `Queueing.volcano(...)`: Volcano gang-schedules the job's pods as one pod group.
+ * - `Queueing.none()`: the default scheduler, pod by pod.
+ */
+export class Queueing {
+  /** No queueing: pods go straight to the scheduler. */
+  public static none(): Queueing {
+    return new Queueing(undefined, undefined, {});
+  }
+
+  /**
+   * Queue through a Kueue LocalQueue.
+   * @param queueName the LocalQueue's name in the job's namespace
+   */
+  public static kueue(queueName: string, options: KueueOptions = {}): Queueing {
+    v.dns1123Label('queueing.kueue queueName', queueName);
+    v.dns1123Label('queueing.kueue priorityClass', options.priorityClass, 253);
+    return new Queueing('kueue', queueName, { kueue: options });
+  }
+
+  /** Gang-schedule through Volcano. */
+  public static volcano(options: VolcanoOptions = {}): Queueing {
+    v.dns1123Label('queueing.volcano queue', options.queue);
+    v.positiveInt('queueing.volcano minAvailable', options.minAvailable);
+    v.positiveDuration('queueing.volcano scheduleTimeout', options.scheduleTimeout);
+    return new Queueing('volcano', options.queue, { volcano: options });
+  }
+
+  /** `kueue`, `volcano` or undefined. */
+  public readonly kind?: string;
+  /** The Kueue LocalQueue or Volcano queue, when one is set. */
+  public readonly queueName?: string;
+  private readonly options: { kueue?: KueueOptions; volcano?: VolcanoOptions };
+
+  private constructor(kind: string | undefined, queueName: string | undefined, options: { kueue?: KueueOptions; volcano?: VolcanoOptions }) {
+    this.kind = kind;
+    this.queueName = queueName;
+    this.options = options;
+  }
+
+  /**
+   * @internal
+   * @param pods the job's pod count, the gang size
+   */
+  public _render(pods: number): _QueueingRender {
+    if (this.kind === 'kueue') {
+      const labels: { [key: string]: string } = { [KUEUE_QUEUE_LABEL]: this.queueName! };
+      if (this.options.kueue?.priorityClass) labels[KUEUE_PRIORITY_LABEL] = this.options.kueue.priorityClass;
+      return { labels };
+    }
+    if (this.kind === 'volcano') {
+      const o = this.options.volcano!;
+      if (o.minAvailable !== undefined && o.minAvailable > pods) {
+        v.fail('queueing.volcano minAvailable', o.minAvailable, `at most the job's ${pods} pod(s)`);
+      }
+      return {
+        labels: {},
+        schedulingPolicy: {
+          minAvailable: o.minAvailable ?? pods,
+          ...(o.queue ? { queue: o.queue } : {}),
+          ...(o.priorityClass ? { priorityClass: o.priorityClass } : {}),
+          ...(o.scheduleTimeout ? { scheduleTimeoutSeconds: v.seconds(o.scheduleTimeout) } : {}),
+        },
+      };
+    }
+    return { labels: {} };
+  }
+}

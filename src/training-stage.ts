@@ -1,0 +1,317 @@
+import { Duration, Size } from 'cdk8s';
+import { Cpu } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import * as v from './_validate';
+import { GpuJobOptions, GpuTrainingJob, LABELS } from './gpu-training-job';
+import { SecretKey } from './secret-key';
+import { TrainingVolumes } from './storage';
+import { TrainerCommand } from './trainer-contract';
+
+/**
+ * The model a stage starts from (`BASE_MODEL_PATH`).
+ */
+export class BaseModel {
+  /**
+   * A Hugging Face model id, downloaded by the trainer (`unsloth/Qwen2.5-7B-bnb-4bit`).
+   */
+  public static huggingFace(modelId: string): BaseModel {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/.test(modelId)) {
+      v.fail('baseModel', modelId, 'a Hugging Face model id such as \'unsloth/Qwen2.5-7B-bnb-4bit\'');
+    }
+    return new BaseModel(() => modelId, BaseModel.slug(modelId.split('/').pop()!));
+  }
+
+  /**
+   * A model directory on a mounted volume.
+   */
+  public static fromPath(path: string, modelName?: string): BaseModel {
+    v.absolutePath('baseModel', path);
+    return new BaseModel(() => path, modelName ?? BaseModel.slug(path.split('/').filter(Boolean).pop() ?? 'model'));
+  }
+
+  /**
+   * The merged model (`model/`) of an earlier stage of the same run: CPT's output is SFT's base
+   * model, SFT's is RLHF's. Inside a pipeline the dependency is added for you.
+   */
+  public static fromStage(stage: TrainingStage): BaseModel {
+    return new BaseModel(() => stage.modelPath, stage.modelName, stage);
+  }
+
+  /** A DNS-label form of a model id: `Qwen2.5-7B-bnb-4bit` -> `qwen2-5-7b-bnb-4bit`. */
+  private static slug(name: string): string {
+    const s = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
+    return /^[a-z]/.test(s) ? s : `m-${s}`.slice(0, 40);
+  }
+
+  private constructor(
+    private readonly produce: () => string,
+    /** The model name derived from the source (used in paths and labels unless a stage sets one). */
+    public readonly defaultModelName: string,
+    /** The stage this model comes from, if any. */
+    public readonly stage?: TrainingStage,
+  ) {}
+
+  /** The value of `BASE_MODEL_PATH` (computed at synthesis). */
+  public get path(): string {
+    return this.produce();
+  }
+}
+
+/**
+ * Hyper-parameters every training stage takes (they reach the trainer as contract variables).
+ */
+export interface TrainingHyperParameters {
+  /**
+   * Peak learning rate (`LEARNING_RATE`), greater than 0.
+   * @default - 1e-5 for CPT (the seed's), 2e-4 for SFT, 5e-6 for RLHF
+   */
+  readonly learningRate?: number;
+  /**
+   * Epochs (`NUM_EPOCHS`).
+   * @default 2 for CPT (the seed's), 3 for SFT, 1 for RLHF
+   */
+  readonly epochs?: number;
+  /**
+   * Maximum tokens per sequence (`MAX_SEQ_LENGTH`).
+   * @default 4096 (the seed's)
+   */
+  readonly maxSeqLength?: number;
+  /**
+   * Sequences per GPU per step (`PER_DEVICE_BATCH_SIZE`).
+   * @default 2 (the seed's)
+   */
+  readonly batchSize?: number;
+  /**
+   * Gradient accumulation steps (`GRADIENT_ACCUMULATION_STEPS`).
+   * @default 32 for CPT (the seed's), 8 otherwise
+   */
+  readonly gradientAccumulationSteps?: number;
+  /**
+   * LoRA rank (`LORA_R`).
+   * @default 64 (the seed's)
+   */
+  readonly loraRank?: number;
+  /**
+   * LoRA alpha (`LORA_ALPHA`).
+   * @default 16 (the seed's)
+   */
+  readonly loraAlpha?: number;
+  /**
+   * LoRA dropout (`LORA_DROPOUT`), 0 to 1.
+   * @default 0.1 (the seed's)
+   */
+  readonly loraDropout?: number;
+  /**
+   * Pack short examples into full sequences (`PACKING`; CPT and SFT).
+   * @default true
+   */
+  readonly packing?: boolean;
+  /**
+   * Load the base model in 4 bits, QLoRA (`LOAD_IN_4BIT`).
+   * @default true
+   */
+  readonly loadIn4bit?: boolean;
+  /**
+   * Checkpoint every N steps (`SAVE_STEPS`): what a restarted job resumes from.
+   * @default 500
+   */
+  readonly saveSteps?: number;
+}
+
+/**
+ * Properties every training stage takes.
+ */
+export interface TrainingStageProps extends GpuJobOptions, TrainingHyperParameters {
+  /**
+   * The model to start from.
+   */
+  readonly baseModel: BaseModel;
+  /**
+   * The run this stage belongs to: part of every output path, so two runs never overwrite each
+   * other's checkpoints. Required for a standalone stage; inside a pipeline the run id is the
+   * workflow's name and this is ignored.
+   * @default - the pipeline's `{{workflow.name}}`; an error for a standalone stage
+   */
+  readonly runId?: string;
+  /**
+   * A short DNS-label name of the model, used in output paths and metric labels.
+   * @default - derived from the base model (`qwen2-5-7b-bnb-4bit`)
+   */
+  readonly modelName?: string;
+  /**
+   * The seed's model size label (`MODEL_SIZE`, e.g. `7B`).
+   * @default - not set
+   */
+  readonly modelSize?: string;
+  /**
+   * The dataset (`DATA_PATH`): a JSONL file or a directory of JSONL files.
+   * @default - a per-stage path on the data volume (see each stage)
+   */
+  readonly dataPath?: string;
+  /**
+   * Weights & Biases project (`WANDB_PROJECT`).
+   * @default 'korean-llm-<stage>' (the seed's, one project per stage)
+   */
+  readonly wandbProject?: string;
+  /**
+   * Weights & Biases API key, by reference. The trainer reports to W&B only when it is present.
+   * @default - the seed's Secret `wandb-secret`, key `api-key`, optional (the pod starts without it)
+   */
+  readonly wandbApiKey?: SecretKey;
+  /**
+   * Turn W&B reporting off (no `WANDB_*` variables).
+   * @default false
+   */
+  readonly disableWandb?: boolean;
+  /**
+   * MLflow tracking server (`MLFLOW_TRACKING_URI`).
+   * @default - no MLflow reporting
+   */
+  readonly mlflowTrackingUri?: string;
+  /**
+   * MLflow experiment (`MLFLOW_EXPERIMENT_NAME`).
+   * @default - 'korean-llm' when a tracking URI is set
+   */
+  readonly mlflowExperimentName?: string;
+  /**
+   * Hugging Face token for gated models, by reference (`HF_TOKEN`).
+   * @default - none
+   */
+  readonly hfToken?: SecretKey;
+}
+
+/** @internal Stage-specific defaults. */
+export interface _StageDefaults {
+  readonly gpusPerNode: number;
+  readonly cpu: number;
+  readonly memoryGi: number;
+  readonly learningRate: number;
+  readonly epochs: number;
+  readonly gradientAccumulationSteps: number;
+  readonly dataFile: string;
+  readonly activeDeadlineDays: number;
+}
+
+/**
+ * A training stage: a GpuTrainingJob that runs `torchrun -m korean_llm_trainer <stage>` with the
+ * trainer contract's environment. Use `CptStage`, `SftStage` or `RlhfStage`.
+ */
+export abstract class TrainingStage extends GpuTrainingJob {
+  /** The stage's trainer command. */
+  public readonly stage: TrainerCommand;
+  /** The model name used in paths and labels. */
+  public readonly modelName: string;
+  /** The model this stage starts from. */
+  public readonly baseModel: BaseModel;
+  /** The learning rate (a pipeline makes it a workflow parameter with this default). */
+  public readonly learningRate: number;
+  private readonly runIdProp?: string;
+
+  protected constructor(scope: Construct, id: string, stage: TrainerCommand, defaults: _StageDefaults, props: TrainingStageProps) {
+    super(scope, id, {
+      ...props,
+      trainerCommand: stage,
+      gpusPerNode: props.gpusPerNode ?? defaults.gpusPerNode,
+      cpu: props.cpu ?? Cpu.units(defaults.cpu),
+      memory: props.memory ?? Size.gibibytes(defaults.memoryGi),
+      activeDeadline: props.activeDeadline ?? Duration.days(defaults.activeDeadlineDays),
+      storage: props.storage ?? TrainingVolumes.fromClaims(),
+      env: undefined,
+      secretEnv: undefined,
+    });
+    this.stage = stage;
+    this.baseModel = props.baseModel;
+    this.runIdProp = props.runId;
+    this.modelName = props.modelName ?? props.baseModel.defaultModelName;
+    this.learningRate = props.learningRate ?? defaults.learningRate;
+    v.dns1123Label('runId', props.runId, 40);
+    v.dns1035('modelName', this.modelName, 40);
+    v.absolutePath('dataPath', props.dataPath);
+    v.nonEmpty('modelSize', props.modelSize);
+    v.numberIn('learningRate', props.learningRate, 0, 1, true);
+    v.numberIn('epochs', props.epochs, 0, 1000, true);
+    v.positiveInt('maxSeqLength', props.maxSeqLength, 1048576);
+    if (props.maxSeqLength !== undefined && props.maxSeqLength < 128) v.fail('maxSeqLength', props.maxSeqLength, 'an integer from 128 to 1048576');
+    v.positiveInt('batchSize', props.batchSize);
+    v.positiveInt('gradientAccumulationSteps', props.gradientAccumulationSteps);
+    v.positiveInt('loraRank', props.loraRank, 1024);
+    v.positiveInt('loraAlpha', props.loraAlpha, 4096);
+    v.numberIn('loraDropout', props.loraDropout, 0, 1);
+    v.positiveInt('saveSteps', props.saveSteps);
+    v.nonEmpty('wandbProject', props.wandbProject);
+    if (props.mlflowTrackingUri !== undefined && !/^(https?|file|databricks):/.test(props.mlflowTrackingUri)) {
+      v.fail('mlflowTrackingUri', props.mlflowTrackingUri, 'an http(s)://, file: or databricks: URI');
+    }
+    if (props.baseModel.stage === this) v.fail('baseModel', 'itself', 'another stage');
+
+    const dataRoot = this.storage!.data.mountPath;
+    const dataPath = props.dataPath ?? `${dataRoot}/${defaults.dataFile}`;
+    const ge = (n: number | undefined, d: number) => String(n ?? d);
+    // The trainer contract (src/trainer-contract.ts), in a stable order.
+    this.setEnv('STAGE', () => stage.toUpperCase());
+    this.setEnv('RUN_ID', () => this.runId);
+    this.setEnv('MODEL_NAME', () => this.modelName);
+    if (props.modelSize) this.setEnv('MODEL_SIZE', () => props.modelSize!);
+    this.setEnv('BASE_MODEL_PATH', () => this.baseModel.path);
+    this.setEnv('DATA_PATH', () => dataPath);
+    this.setEnv('OUTPUT_DIR', () => this.outputPath);
+    this.setEnv('LEARNING_RATE', () => String(this.learningRate));
+    this.setEnv('NUM_EPOCHS', () => ge(props.epochs, defaults.epochs));
+    this.setEnv('MAX_SEQ_LENGTH', () => ge(props.maxSeqLength, 4096));
+    this.setEnv('PER_DEVICE_BATCH_SIZE', () => ge(props.batchSize, 2));
+    this.setEnv('GRADIENT_ACCUMULATION_STEPS', () => ge(props.gradientAccumulationSteps, defaults.gradientAccumulationSteps));
+    this.setEnv('LORA_R', () => ge(props.loraRank, 64));
+    this.setEnv('LORA_ALPHA', () => ge(props.loraAlpha, 16));
+    this.setEnv('LORA_DROPOUT', () => ge(props.loraDropout, 0.1));
+    if (stage !== TrainerCommand.RLHF) this.setEnv('PACKING', () => String(props.packing ?? true));
+    this.setEnv('LOAD_IN_4BIT', () => String(props.loadIn4bit ?? true));
+    this.setEnv('SAVE_STEPS', () => ge(props.saveSteps, 500));
+    if (!props.disableWandb) {
+      this.setEnv('WANDB_PROJECT', () => props.wandbProject ?? `korean-llm-${stage}`);
+      this.addSecretEnv('WANDB_API_KEY', props.wandbApiKey ?? SecretKey.wandbDefault().asOptional());
+    }
+    if (props.mlflowTrackingUri) {
+      this.setEnv('MLFLOW_TRACKING_URI', () => props.mlflowTrackingUri!);
+      this.setEnv('MLFLOW_EXPERIMENT_NAME', () => props.mlflowExperimentName ?? 'korean-llm');
+    }
+    if (props.hfToken) this.addSecretEnv('HF_TOKEN', props.hfToken);
+    for (const [name, value] of Object.entries(props.env ?? {})) this.addEnv(name, value);
+    for (const [name, secret] of Object.entries(props.secretEnv ?? {})) this.addSecretEnv(name, secret);
+
+    if (props.runId) {
+      this.apiObject.metadata.addLabel(LABELS.run, props.runId);
+    }
+    this.apiObject.metadata.addLabel(LABELS.stage, stage);
+    this.apiObject.metadata.addLabel(LABELS.model, this.modelName);
+
+    this.node.addValidation({
+      validate: () => (this.embedded || this.runIdProp
+        ? []
+        : [`'runId' is required for a standalone ${stage} stage (${this.node.path}): it keeps each run's outputs apart; inside a pipeline the workflow name is used`]),
+    });
+  }
+
+  /** The run id: the pipeline's `{{workflow.name}}` when embedded, else the `runId` prop. */
+  public get runId(): string {
+    return this.embeddedRunId() ?? this.runIdProp ?? 'unset-run-id';
+  }
+
+  /** The stage's output directory: `/output/runs/<run-id>/<model>/<stage>`. */
+  public get outputPath(): string {
+    return `${this.storage!.output.mountPath}/runs/${this.runId}/${this.modelName}/${this.stage}`;
+  }
+
+  /** The merged model the next stage loads: `<outputPath>/model`. */
+  public get modelPath(): string {
+    return `${this.outputPath}/model`;
+  }
+
+  /** @internal */
+  protected ownLabels(): { [key: string]: string } {
+    return {
+      ...super.ownLabels(),
+      [LABELS.model]: this.modelName,
+      ...(this.embeddedRunId() === undefined && this.runIdProp ? { [LABELS.run]: this.runIdProp } : {}),
+    };
+  }
+}
