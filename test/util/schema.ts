@@ -1,0 +1,209 @@
+// Strict schema validation of synthesized documents, as a strict API server would do it:
+// - custom resources against the upstream CRDs in ../shared/crds (unknown fields rejected),
+// - core kinds against the Kubernetes 1.28 schema (../shared/crds/kubernetes/v1.28.0) and, as a
+//   second independent check, the `kubernetes-models` package,
+// - PyTorchJob pod templates against the 1.28 PodTemplateSpec too (the v1.9.4 CRD allows newer fields),
+// - the PyTorchJob admission webhook's rules.
+// Where ../shared/crds is absent (a user's clone), `CRDS_AVAILABLE` is false and the CRD checks
+// skip with a message; CI always has it.
+import { existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+import Ajv, { ValidateFunction } from 'ajv';
+import * as yaml from 'js-yaml';
+
+export const CRDS_DIR = join(__dirname, '..', '..', '..', 'shared', 'crds');
+export const CRDS_AVAILABLE = existsSync(CRDS_DIR);
+
+const CRD_FILES: { [gvk: string]: string } = {
+  'kubeflow.org/v1/PyTorchJob': 'kubeflow-training-operator/kubeflow.org_pytorchjobs.yaml',
+  'argoproj.io/v1alpha1/Workflow': 'argo-workflows/argoproj.io_workflows.yaml',
+  'argoproj.io/v1alpha1/WorkflowTemplate': 'argo-workflows/argoproj.io_workflowtemplates.yaml',
+  'argoproj.io/v1alpha1/CronWorkflow': 'argo-workflows/argoproj.io_cronworkflows.yaml',
+  'monitoring.coreos.com/v1/PodMonitor': 'prometheus-operator/monitoring.coreos.com_podmonitors.yaml',
+  'monitoring.coreos.com/v1/ServiceMonitor': 'prometheus-operator/monitoring.coreos.com_servicemonitors.yaml',
+  'monitoring.coreos.com/v1/PrometheusRule': 'prometheus-operator/monitoring.coreos.com_prometheusrules.yaml',
+  'monitoring.coreos.com/v1alpha1/AlertmanagerConfig': 'prometheus-operator/monitoring.coreos.com_alertmanagerconfigs.yaml',
+  'kueue.x-k8s.io/v1beta1/ResourceFlavor': 'kueue/kueue.x-k8s.io_resourceflavors.yaml',
+  'kueue.x-k8s.io/v1beta2/ResourceFlavor': 'kueue/kueue.x-k8s.io_resourceflavors.yaml',
+  'kueue.x-k8s.io/v1beta1/ClusterQueue': 'kueue/kueue.x-k8s.io_clusterqueues.yaml',
+  'kueue.x-k8s.io/v1beta2/ClusterQueue': 'kueue/kueue.x-k8s.io_clusterqueues.yaml',
+  'kueue.x-k8s.io/v1beta1/LocalQueue': 'kueue/kueue.x-k8s.io_localqueues.yaml',
+  'kueue.x-k8s.io/v1beta2/LocalQueue': 'kueue/kueue.x-k8s.io_localqueues.yaml',
+  'kueue.x-k8s.io/v1beta1/WorkloadPriorityClass': 'kueue/kueue.x-k8s.io_workloadpriorityclasses.yaml',
+  'kueue.x-k8s.io/v1beta2/WorkloadPriorityClass': 'kueue/kueue.x-k8s.io_workloadpriorityclasses.yaml',
+  'scheduling.volcano.sh/v1beta1/Queue': 'volcano/scheduling.volcano.sh_queues.yaml',
+  'scheduling.volcano.sh/v1beta1/PodGroup': 'volcano/scheduling.volcano.sh_podgroups.yaml',
+  'serving.kserve.io/v1beta1/InferenceService': 'kserve/serving.kserve.io_inferenceservices.yaml',
+};
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+const validators = new Map<string, ValidateFunction>();
+let k8sDefinitions: any;
+
+function definitions(): any {
+  if (!k8sDefinitions) {
+    const raw = JSON.parse(readFileSync(join(CRDS_DIR, 'kubernetes', 'v1.28.0', '_definitions.json'), 'utf8')).definitions;
+    k8sDefinitions = strictify(raw, false);
+  }
+  return k8sDefinitions;
+}
+
+/** Rejects unknown fields the way a strict API server does; maps Kubernetes extensions to JSON Schema. */
+function strictify(node: any, crd: boolean): any {
+  if (Array.isArray(node)) return node.map((n) => strictify(n, crd));
+  if (!node || typeof node !== 'object') return node;
+  const out: any = {};
+  for (const [k, val] of Object.entries(node)) {
+    if (k === 'description' || k === 'example') continue;
+    out[k] = k === 'properties' || k === 'definitions' || k === 'patternProperties'
+      ? Object.fromEntries(Object.entries(val as any).map(([pk, pv]) => [pk, strictify(pv, crd)]))
+      : strictify(val, crd);
+  }
+  if (out['x-kubernetes-int-or-string']) {
+    delete out.type;
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  }
+  if (out.nullable && typeof out.type === 'string') out.type = [out.type, 'null'];
+  if (out['x-kubernetes-embedded-resource']) {
+    out.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...out.properties };
+  }
+  const preserve = out['x-kubernetes-preserve-unknown-fields'] === true;
+  if (out.properties && out.additionalProperties === undefined && !preserve) out.additionalProperties = false;
+  return out;
+}
+
+function crdValidator(gvk: string): ValidateFunction | undefined {
+  const file = CRD_FILES[gvk];
+  if (!file) return undefined;
+  if (!validators.has(gvk)) {
+    const [group, version] = gvk.split('/');
+    const crd: any = yaml.load(readFileSync(join(CRDS_DIR, file), 'utf8'));
+    if (crd.spec.group !== group) throw new Error(`CRD ${file} is not for group ${group}`);
+    const ver = crd.spec.versions.find((x: any) => x.name === version);
+    if (!ver) throw new Error(`CRD ${file} has no version ${version}`);
+    const schema = strictify(ver.schema.openAPIV3Schema, true);
+    // metadata is not in the CRD schema: check it against the real ObjectMeta
+    schema.properties.metadata = { $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' };
+    schema.definitions = definitions();
+    validators.set(gvk, ajv.compile(schema));
+  }
+  return validators.get(gvk);
+}
+
+function coreDefinitionName(apiVersion: string, kind: string): string | undefined {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  for (const [name, def] of Object.entries<any>(definitions())) {
+    for (const g of def['x-kubernetes-group-version-kind'] ?? []) {
+      if (g.group === group && g.version === version && g.kind === kind) return name;
+    }
+  }
+  return undefined;
+}
+
+function refValidator(definition: string): ValidateFunction {
+  if (!validators.has(definition)) {
+    validators.set(definition, ajv.compile({ $ref: `#/definitions/${definition}`, definitions: definitions() }));
+  }
+  return validators.get(definition)!;
+}
+
+function errorsOf(fn: ValidateFunction, doc: any, where: string): string[] {
+  if (fn(doc)) return [];
+  return (fn.errors ?? []).map((e) => `${where}${e.instancePath} ${e.message}${e.params && (e.params as any).additionalProperty ? ` '${(e.params as any).additionalProperty}'` : ''}`);
+}
+
+/** Validation by the `kubernetes-models` package (an independent implementation of the 1.28+ schema). */
+function kubernetesModelsErrors(doc: any, where: string): string[] {
+  const [group, version] = doc.apiVersion.includes('/') ? doc.apiVersion.split('/') : ['', doc.apiVersion];
+  let mod: any;
+  try {
+    mod = require(`kubernetes-models/${group ? group + '/' : ''}${version}`);
+  } catch {
+    return [];
+  }
+  const Model = mod[doc.kind];
+  if (!Model) return [];
+  try {
+    new Model(doc).validate();
+    return [];
+  } catch (e: any) {
+    return [`${where} (kubernetes-models): ${e.message}`];
+  }
+}
+
+const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The Training Operator's PyTorchJob admission webhook rules (v1.9). */
+export function pytorchJobWebhookErrors(doc: any, where = 'PyTorchJob'): string[] {
+  const errors: string[] = [];
+  const name: string | undefined = doc.metadata?.name;
+  if (name !== undefined && (name.length > 63 || !DNS_1035.test(name))) errors.push(`${where}: name '${name}' is not a DNS-1035 label`);
+  const gen: string | undefined = doc.metadata?.generateName;
+  if (name === undefined && gen === undefined) errors.push(`${where}: neither name nor generateName`);
+  const specs = doc.spec?.pytorchReplicaSpecs ?? {};
+  for (const [type, spec] of Object.entries<any>(specs)) {
+    if (type !== 'Master' && type !== 'Worker') errors.push(`${where}: replica type '${type}' is not Master or Worker`);
+    const containers = spec.template?.spec?.containers ?? [];
+    const pytorch = containers.find((c: any) => c.name === 'pytorch');
+    if (!pytorch) errors.push(`${where}: ${type} has no container named 'pytorch'`);
+    for (const c of containers) if (!c.image) errors.push(`${where}: ${type} container '${c.name}' has no image`);
+    if (type === 'Master' && (spec.replicas ?? 1) !== 1) errors.push(`${where}: Master replicas must be 1`);
+    if (type === 'Worker' && (spec.replicas ?? 1) < 1) errors.push(`${where}: Worker replicas must be at least 1`);
+  }
+  if (doc.spec?.elasticPolicy && !specs.Worker) errors.push(`${where}: elasticPolicy without a Worker replica`);
+  if (doc.spec?.nprocPerNode !== undefined && doc.spec?.elasticPolicy?.nProcPerNode !== undefined) {
+    errors.push(`${where}: both nprocPerNode and elasticPolicy.nProcPerNode`);
+  }
+  return errors;
+}
+
+/**
+ * Every schema error of one document (empty when valid). Embedded PyTorchJob manifests in Argo
+ * resource templates are parsed and validated like top-level ones.
+ */
+export function validateDocument(doc: any): string[] {
+  const where = `${doc.kind}/${doc.metadata?.name ?? doc.metadata?.generateName ?? '?'}`;
+  const gvk = `${doc.apiVersion}/${doc.kind}`;
+  const errors: string[] = [];
+  const crd = crdValidator(gvk);
+  if (crd) {
+    errors.push(...errorsOf(crd, doc, where));
+  } else {
+    const def = coreDefinitionName(doc.apiVersion, doc.kind);
+    if (!def) return [`${where}: no schema known for ${gvk}`];
+    errors.push(...errorsOf(refValidator(def), doc, where));
+    errors.push(...kubernetesModelsErrors(doc, where));
+  }
+  if (doc.kind === 'PyTorchJob') {
+    errors.push(...pytorchJobWebhookErrors(doc, where));
+    for (const [type, spec] of Object.entries<any>(doc.spec?.pytorchReplicaSpecs ?? {})) {
+      errors.push(...errorsOf(refValidator('io.k8s.api.core.v1.PodTemplateSpec'), spec.template, `${where} ${type} template (Kubernetes 1.28)`));
+    }
+  }
+  for (const m of embeddedManifests(doc)) errors.push(...validateDocument(m).map((e) => `${where} embeds ${e}`));
+  return errors;
+}
+
+/** Templates of an Argo Workflow, WorkflowTemplate or CronWorkflow. */
+export function argoTemplates(doc: any): any[] {
+  if (doc.kind === 'CronWorkflow') return doc.spec?.workflowSpec?.templates ?? [];
+  if (doc.kind === 'Workflow' || doc.kind === 'WorkflowTemplate') return doc.spec?.templates ?? [];
+  return [];
+}
+
+/** The manifests of the resource templates of an Argo document, parsed. */
+export function embeddedManifests(doc: any): any[] {
+  return argoTemplates(doc)
+    .filter((t) => t.resource?.manifest && t.resource.action !== 'delete')
+    .map((t) => yaml.load(t.resource.manifest));
+}
+
+/** Asserts that every document validates, with a readable failure. */
+export function expectValid(docs: any[]): void {
+  if (!CRDS_AVAILABLE) {
+    console.warn(`skipping schema validation: ${CRDS_DIR} is absent (it is present in CI)`);
+    return;
+  }
+  const errors = docs.flatMap((d) => validateDocument(d));
+  expect(errors).toEqual([]);
+}
