@@ -1,0 +1,283 @@
+"""Pure builders of the keyword arguments given to TRL / Transformers / PEFT / Unsloth.
+
+Everything here returns plain dicts from the parsed :class:`~korean_llm_trainer.contract.Config`,
+so the argument names can be tested without the libraries. Current TRL API only: ``max_length``,
+``dataset_text_field`` and ``packing`` live in ``SFTConfig`` (never in the ``SFTTrainer``
+constructor), and trainers take ``processing_class=tokenizer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from .contract import Config
+from .errors import ContractError
+
+LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+EMBEDDING_MODULES = ("embed_tokens", "lm_head")
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process sits in the job, from torchrun's env."""
+
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+    local_world_size: int = 1
+    nnodes: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """Global rank 0: the only process that writes the final model and the marker."""
+        return self.rank == 0
+
+    @property
+    def is_local_main(self) -> bool:
+        """Local rank 0: the process of each node that serves metrics."""
+        return self.local_rank == 0
+
+    @property
+    def single_node(self) -> bool:
+        """Whether every process runs on one node."""
+        return self.nnodes <= 1
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    try:
+        return int(raw) if raw != "" else default
+    except ValueError as err:
+        raise ContractError(f"'{name}' must be an integer (set by torchrun), got {raw!r}") from err
+
+
+def dist_info(env: Mapping[str, str]) -> DistInfo:
+    """Read torchrun's ``WORLD_SIZE``/``RANK``/``LOCAL_RANK``/``LOCAL_WORLD_SIZE`` and the operator's
+    ``PET_NNODES`` (``"2"`` or an elastic ``"1:4"``, whose upper bound counts)."""
+    world = _int_env(env, "WORLD_SIZE", 1)
+    local_world = _int_env(env, "LOCAL_WORLD_SIZE", world)
+    pet = env.get("PET_NNODES", "")
+    if pet:
+        try:
+            nnodes = max(int(part) for part in pet.split(":"))
+        except ValueError as err:
+            raise ContractError(f"'PET_NNODES' must be N or MIN:MAX, got {pet!r}") from err
+    else:
+        nnodes = -(-world // max(local_world, 1))
+    return DistInfo(world, _int_env(env, "RANK", 0), _int_env(env, "LOCAL_RANK", 0), local_world, max(nnodes, 1))
+
+
+def choose_backend(dist: DistInfo, unsloth_available: bool) -> str:
+    """``unsloth`` on a single node when installed; ``transformers`` (+PEFT, DDP) otherwise.
+
+    Multi-node Unsloth is not verified upstream, so multi-node jobs take the plain path.
+    """
+    return "unsloth" if unsloth_available and dist.single_node else "transformers"
+
+
+def precision_kwargs(bf16_supported: bool) -> dict[str, bool]:
+    """bf16 on GPUs that support it (Ampere, Hopper), fp16 otherwise (the seed forced fp16)."""
+    return {"bf16": bf16_supported, "fp16": not bf16_supported}
+
+
+def report_to(config: Config) -> list[str]:
+    """Integrations: W&B when WANDB_API_KEY is set, MLflow when MLFLOW_TRACKING_URI is set."""
+    targets = []
+    if config.has_secret("WANDB_API_KEY"):
+        targets.append("wandb")
+    if config.get("MLFLOW_TRACKING_URI"):
+        targets.append("mlflow")
+    return targets or ["none"]
+
+
+def run_name(config: Config) -> str:
+    """``<run>-<model>-<stage>``: the name shown in W&B / MLflow."""
+    return f"{config['RUN_ID']}-{config['MODEL_NAME']}-{config.stage}"
+
+
+def embedding_learning_rate(config: Config) -> float:
+    """EMBEDDING_LEARNING_RATE, or LEARNING_RATE / 10 when unset."""
+    return config.get("EMBEDDING_LEARNING_RATE") or config["LEARNING_RATE"] / 10
+
+
+def training_kwargs(config: Config, output_dir: Path, bf16_supported: bool, backend: str,
+                    dist: DistInfo) -> dict[str, Any]:
+    """Arguments shared by every stage (``TrainingArguments`` fields)."""
+    kwargs: dict[str, Any] = {
+        "output_dir": str(output_dir),
+        "num_train_epochs": config["NUM_EPOCHS"],
+        "per_device_train_batch_size": config["PER_DEVICE_BATCH_SIZE"],
+        "gradient_accumulation_steps": config["GRADIENT_ACCUMULATION_STEPS"],
+        "learning_rate": config["LEARNING_RATE"],
+        "warmup_ratio": config["WARMUP_RATIO"],
+        "weight_decay": config["WEIGHT_DECAY"],
+        "lr_scheduler_type": "cosine",
+        "logging_steps": config["LOGGING_STEPS"],
+        "logging_first_step": True,
+        "save_strategy": "steps",
+        "save_steps": config["SAVE_STEPS"],
+        "save_total_limit": config["SAVE_TOTAL_LIMIT"],
+        "seed": config["SEED"],
+        "data_seed": config["SEED"],
+        "report_to": report_to(config),
+        "run_name": run_name(config),
+        "include_num_input_tokens_seen": True,
+        "optim": "adamw_8bit" if config["LOAD_IN_4BIT"] else "adamw_torch_fused",
+        **precision_kwargs(bf16_supported),
+    }
+    if backend == "transformers":
+        # Unsloth applies its own gradient checkpointing in get_peft_model.
+        kwargs["gradient_checkpointing"] = True
+        kwargs["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
+    if dist.world_size > 1:
+        kwargs["ddp_find_unused_parameters"] = False
+    return kwargs
+
+
+def sft_config_kwargs(config: Config, output_dir: Path, bf16_supported: bool, backend: str,
+                      dist: DistInfo) -> dict[str, Any]:
+    """``SFTConfig`` arguments for CPT (``text``) and SFT (chat ``messages``)."""
+    kwargs = training_kwargs(config, output_dir, bf16_supported, backend, dist)
+    kwargs["max_length"] = config["MAX_SEQ_LENGTH"]
+    kwargs["packing"] = config["PACKING"]
+    if config.command == "cpt":
+        kwargs["dataset_text_field"] = "text"
+    return kwargs
+
+
+def unsloth_cpt_kwargs(config: Config, output_dir: Path, bf16_supported: bool, dist: DistInfo) -> dict[str, Any]:
+    """``UnslothTrainingArguments`` (an ``SFTConfig``) with the separate embedding learning rate."""
+    kwargs = sft_config_kwargs(config, output_dir, bf16_supported, "unsloth", dist)
+    kwargs["embedding_learning_rate"] = embedding_learning_rate(config)
+    return kwargs
+
+
+def preference_config_kwargs(config: Config, output_dir: Path, bf16_supported: bool, backend: str,
+                             dist: DistInfo) -> dict[str, Any]:
+    """``DPOConfig`` / ``ORPOConfig`` / ``KTOConfig`` / ``GRPOConfig`` arguments for RLHF_METHOD."""
+    method = config["RLHF_METHOD"]
+    kwargs = training_kwargs(config, output_dir, bf16_supported, backend, dist)
+    max_length = config["MAX_SEQ_LENGTH"]
+    kwargs["beta"] = config["RLHF_BETA"]
+    if method == "grpo":
+        completion = config["MAX_COMPLETION_LENGTH"]
+        kwargs["num_generations"] = config["GRPO_NUM_GENERATIONS"]
+        kwargs["max_completion_length"] = completion
+        kwargs["max_prompt_length"] = max_length - completion
+        kwargs["remove_unused_columns"] = False  # reward functions receive the extra columns
+        return kwargs
+    kwargs["max_length"] = max_length
+    kwargs["max_prompt_length"] = max_length // 2
+    if method == "dpo":
+        kwargs["loss_type"] = "sigmoid"
+    return kwargs
+
+
+def check_hyperparameters(config: Config, dist: DistInfo) -> None:
+    """Combinations the contract's per-variable bounds cannot express; raise before any GPU work."""
+    if config.command != "rlhf" or config["RLHF_METHOD"] != "grpo":
+        return
+    generations = config["GRPO_NUM_GENERATIONS"]
+    batch = config["PER_DEVICE_BATCH_SIZE"] * dist.world_size * config["GRADIENT_ACCUMULATION_STEPS"]
+    if batch % generations:
+        raise ContractError(
+            f"'GRPO_NUM_GENERATIONS' must divide PER_DEVICE_BATCH_SIZE x processes x GRADIENT_ACCUMULATION_STEPS "
+            f"({config['PER_DEVICE_BATCH_SIZE']} x {dist.world_size} x {config['GRADIENT_ACCUMULATION_STEPS']} = {batch}), "
+            f"got {generations}"
+        )
+    if config["MAX_COMPLETION_LENGTH"] >= config["MAX_SEQ_LENGTH"]:
+        raise ContractError(
+            f"'MAX_COMPLETION_LENGTH' must be smaller than MAX_SEQ_LENGTH ({config['MAX_SEQ_LENGTH']}) to leave room "
+            f"for the prompt, got {config['MAX_COMPLETION_LENGTH']}"
+        )
+
+
+def lora_kwargs(config: Config, backend: str) -> dict[str, Any]:
+    """LoRA settings: ``FastLanguageModel.get_peft_model`` (unsloth) or ``peft.LoraConfig`` (transformers).
+
+    CPT also trains ``embed_tokens`` and ``lm_head`` (new-language text): Unsloth takes them in
+    ``target_modules``; PEFT trains them fully as ``modules_to_save``.
+    """
+    cpt = config.command == "cpt"
+    kwargs: dict[str, Any] = {
+        "r": config["LORA_R"],
+        "lora_alpha": config["LORA_ALPHA"],
+        "lora_dropout": config["LORA_DROPOUT"],
+        "bias": "none",
+    }
+    if backend == "unsloth":
+        kwargs["target_modules"] = list(LORA_TARGET_MODULES + (EMBEDDING_MODULES if cpt else ()))
+        kwargs["use_gradient_checkpointing"] = "unsloth"
+        kwargs["random_state"] = config["SEED"]
+    else:
+        kwargs["target_modules"] = list(LORA_TARGET_MODULES)
+        kwargs["task_type"] = "CAUSAL_LM"
+        if cpt:
+            kwargs["modules_to_save"] = list(EMBEDDING_MODULES)
+    return kwargs
+
+
+def is_embedding_parameter(name: str) -> bool:
+    """Whether a parameter belongs to ``embed_tokens`` or ``lm_head`` (incl. PEFT's trainable copies)."""
+    return any(f"{module}." in name or name.endswith(module) for module in EMBEDDING_MODULES)
+
+
+def param_groups(named: Iterable[tuple[str, Any]], learning_rate: float, embedding_lr: float,
+                 weight_decay: float) -> list[dict[str, Any]]:
+    """Optimizer groups for plain-path CPT: embeddings at ``embedding_lr``, the rest at ``learning_rate``.
+
+    ``named`` yields ``(name, parameter)`` of trainable parameters (``requires_grad``), in a stable
+    order so a resumed optimizer state lines up with the groups. Biases and norms get no decay.
+    """
+    groups: dict[tuple[bool, bool], list[Any]] = {}
+    for name, param in named:
+        no_decay = name.endswith(".bias") or "norm" in name.lower()
+        groups.setdefault((is_embedding_parameter(name), no_decay), []).append(param)
+    out = []
+    for (embedding, no_decay), params in sorted(groups.items()):
+        out.append({
+            "params": params,
+            "lr": embedding_lr if embedding else learning_rate,
+            "weight_decay": 0.0 if no_decay else weight_decay,
+        })
+    return out
+
+
+def model_load_kwargs(config: Config, backend: str, bf16_supported: bool, dist: DistInfo) -> dict[str, Any]:
+    """Arguments of ``FastLanguageModel.from_pretrained`` (unsloth) or ``AutoModelForCausalLM.from_pretrained``.
+
+    The dtype and the quantization config are given as names (``"bfloat16"``, ``"nf4"``) and turned
+    into torch objects by the caller. In DDP each process puts its copy on its own GPU.
+    """
+    dtype = "bfloat16" if bf16_supported else "float16"
+    if backend == "unsloth":
+        kwargs: dict[str, Any] = {
+            "model_name": config["BASE_MODEL_PATH"],
+            "max_seq_length": config["MAX_SEQ_LENGTH"],
+            "dtype": dtype,
+            "load_in_4bit": config["LOAD_IN_4BIT"],
+        }
+        if dist.world_size > 1:
+            kwargs["device_map"] = {"": dist.local_rank}
+        return kwargs
+    kwargs = {
+        "pretrained_model_name_or_path": config["BASE_MODEL_PATH"],
+        "torch_dtype": dtype,
+        "device_map": {"": dist.local_rank},
+    }
+    if config["LOAD_IN_4BIT"]:
+        kwargs["quantization"] = {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4",
+                                  "bnb_4bit_use_double_quant": True, "bnb_4bit_compute_dtype": dtype}
+    return kwargs
+
+
+def resume_kwargs(resume_from: Path | None) -> dict[str, Any]:
+    """``trainer.train(**resume_kwargs(...))``: the checkpoint path, or nothing for a fresh start."""
+    return {"resume_from_checkpoint": str(resume_from)} if resume_from is not None else {}
+
+
+def describe(kwargs: Mapping[str, Any], hidden: Sequence[str] = ()) -> str:
+    """One line for the job log."""
+    return ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items()) if k not in hidden)
