@@ -187,12 +187,21 @@ class NearDuplicateIndex:
     :meth:`check_and_add` is called in input order; a document whose band collides with a kept
     document and whose estimated Jaccard with it reaches ``threshold`` is a near-duplicate of
     the earliest such document. Decisions depend only on the order, so they are deterministic.
+
+    Because every band collision is verified against the estimated Jaccard, a false positive of
+    the banding costs only a comparison, so the bands are chosen to weigh misses four times more
+    than false candidates (at threshold 0.8 with 128 permutations: 12 bands of 10 rows, which
+    finds a pair of Jaccard 0.9 with probability 0.994 instead of 0.93 with equal weights).
     """
+
+    FALSE_POSITIVE_WEIGHT = 0.2
+    FALSE_NEGATIVE_WEIGHT = 0.8
 
     def __init__(self, threshold: float, num_perm: int) -> None:
         self.threshold = threshold
         self.num_perm = num_perm
-        self.bands, self.rows = optimal_bands(threshold, num_perm)
+        self.bands, self.rows = optimal_bands(threshold, num_perm, self.FALSE_POSITIVE_WEIGHT,
+                                              self.FALSE_NEGATIVE_WEIGHT)
         self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(self.bands)]
         self._signatures: list[array] = []
 
