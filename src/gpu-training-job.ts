@@ -1,7 +1,7 @@
 import { ApiObject, Duration, Lazy, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PyTorchJob } from '../imports/kubeflow-kubeflow.org';
+import { PyTorchJob, toJson_PyTorchJobSpec } from '../imports/kubeflow-kubeflow.org';
 import { EnvVar, renderPyTorchJobSpec, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
@@ -279,7 +279,7 @@ export class GpuTrainingJob extends Construct {
   /** The job's `runPolicy.activeDeadlineSeconds`. */
   public readonly activeDeadline: Duration;
 
-  private readonly resource: PyTorchJob;
+  private readonly resource: ApiObject;
   private readonly props: GpuTrainingJobProps;
   private readonly env = new Map<string, EnvEntry>();
   private readonly mounts: ClaimMount[] = [];
@@ -359,14 +359,19 @@ export class GpuTrainingJob extends Construct {
     }
     for (const m of props.mounts ?? []) this.addClaimMount(m);
 
-    this.resource = new PyTorchJob(this, 'Resource', {
+    // A plain ApiObject with the PyTorchJob GVK, not the generated class: the generated `toJson()`
+    // maps the already patched JSON through its TypeScript field names once more, which silently
+    // drops patched quantities (`limits.cpu: '16'`) and fields such as `hostIPC`. Here the spec is
+    // mapped once, before JSON patches apply, so `ApiObject.of(job).addJsonPatch(...)` always lands.
+    this.resource = new ApiObject(this, 'Resource', {
+      ...PyTorchJob.GVK,
       metadata: {
         ...(props.name ? { name: props.name } : {}),
         // Kueue reads its queue label on the job object, not on the pods
         labels: { ...props.labels, [LABELS.partOf]: PART_OF, ...this.queueing._render(this.nodes).labels },
         annotations: { ...props.annotations },
       },
-      spec: Lazy.any({ produce: () => renderPyTorchJobSpec(this.workload()) }) as any,
+      spec: Lazy.any({ produce: () => toJson_PyTorchJobSpec(renderPyTorchJobSpec(this.workload())) }),
     });
     this.jobName = this.resource.name;
     // a name the operator can use for its `<job>-master-0` Service (a 63-character DNS label)

@@ -90,11 +90,12 @@ export class RlhfStage extends TrainingStage {
       v.fail('numGenerations', props.numGenerations, 'an integer of at least 2');
     }
     this.method = method;
-    this.setEnv('RLHF_METHOD', () => method);
-    this.setEnv('RLHF_BETA', () => String(props.beta ?? 0.1));
+    // `true`: a user env entry of the same name (already added by TrainingStage) is an error, not silently replaced
+    this.setEnv('RLHF_METHOD', () => method, true);
+    this.setEnv('RLHF_BETA', () => String(props.beta ?? 0.1), true);
     if (method === PreferenceMethod.GRPO) {
-      this.setEnv('GRPO_REWARD_FUNCS', () => (props.rewardFunctions ?? [RewardFunction.KOREAN_RATIO, RewardFunction.FORMAT]).join(','));
-      this.setEnv('GRPO_NUM_GENERATIONS', () => String(props.numGenerations ?? 8));
+      this.setEnv('GRPO_REWARD_FUNCS', () => (props.rewardFunctions ?? [RewardFunction.KOREAN_RATIO, RewardFunction.FORMAT]).join(','), true);
+      this.setEnv('GRPO_NUM_GENERATIONS', () => String(props.numGenerations ?? 8), true);
     }
   }
 }
