@@ -1,0 +1,116 @@
+"""Score aggregation over lm-evaluation-harness results, the score file and the results path."""
+
+import tempfile
+import unittest
+from pathlib import Path
+
+from korean_llm_trainer.contract import parse_config
+from korean_llm_trainer.errors import ContractError, TrainerError
+from korean_llm_trainer.evaluate import (
+    EvaluationError, aggregate_score, format_score, parse_batch_size, resolve_model_dir, results_path,
+    simple_evaluate_kwargs, task_accuracy, write_score_file,
+)
+from tests.helpers import valid_env
+
+# Shaped like lm_eval.simple_evaluate(...) output (0.4.x): groups, per-task results, group_subtasks.
+HARNESS = {
+    "results": {
+        "kobest": {"alias": "kobest", "acc,none": 0.62, "acc_stderr,none": 0.01, "f1,none": 0.6, "f1_stderr,none": "N/A"},
+        "kobest_boolq": {"alias": " - kobest_boolq", "acc,none": 0.7, "f1,none": 0.69},
+        "kobest_copa": {"alias": " - kobest_copa", "acc,none": 0.6, "f1,none": 0.6},
+        "kobest_hellaswag": {"alias": " - kobest_hellaswag", "acc,none": 0.4, "acc_norm,none": 0.5},
+        "haerae": {"alias": "haerae", "acc,none": 0.41, "acc_norm,none": 0.45, "acc_norm_stderr,none": 0.02},
+        "haerae_history": {"acc,none": 0.5, "acc_norm,none": 0.52},
+        "kmmlu_accounting": {"alias": " - kmmlu_accounting", "acc,none": 0.3},
+        "kmmlu_law": {"alias": " - kmmlu_law", "acc,none": 0.5},
+    },
+    "groups": {
+        "kobest": {"alias": "kobest", "acc,none": 0.62, "f1,none": 0.6},
+        "haerae": {"alias": "haerae", "acc,none": 0.41, "acc_norm,none": 0.45},
+    },
+    "group_subtasks": {
+        "kobest": ["kobest_boolq", "kobest_copa", "kobest_hellaswag"],
+        "haerae": ["haerae_history"],
+        "kmmlu": ["kmmlu_accounting", "kmmlu_law"],
+    },
+    "configs": {}, "versions": {}, "n-shot": {},
+}
+
+
+class AggregationTest(unittest.TestCase):
+    def test_group_acc_norm_preferred_then_acc(self):
+        self.assertEqual(task_accuracy(HARNESS, "haerae"), (0.45, "acc_norm"))
+        self.assertEqual(task_accuracy(HARNESS, "kobest"), (0.62, "acc"))
+        self.assertEqual(task_accuracy(HARNESS, "kobest_hellaswag"), (0.5, "acc_norm"))
+
+    def test_group_without_aggregate_is_the_mean_of_its_subtasks(self):
+        value, rule = task_accuracy(HARNESS, "kmmlu")
+        self.assertAlmostEqual(value, 0.4)
+        self.assertEqual(rule, "mean of 2 subtasks")
+
+    def test_score_is_the_mean_over_tasks(self):
+        score, per_task = aggregate_score(HARNESS, ["kobest", "kmmlu", "haerae"])
+        self.assertAlmostEqual(score, (0.62 + 0.4 + 0.45) / 3)
+        self.assertEqual(set(per_task), {"kobest", "kmmlu", "haerae"})
+
+    def test_other_filters_are_used_when_none_is_absent(self):
+        results = {"results": {"click": {"acc,strict-match": 0.3, "acc_stderr,strict-match": 0.1}}}
+        self.assertEqual(task_accuracy(results, "click"), (0.3, "acc"))
+
+    def test_missing_task_and_out_of_range(self):
+        with self.assertRaisesRegex(EvaluationError, "'kbl'"):
+            aggregate_score(HARNESS, ["kobest", "kbl"])
+        with self.assertRaisesRegex(EvaluationError, "outside 0..1"):
+            aggregate_score({"results": {"t": {"acc,none": 1.5}}}, ["t"])
+        with self.assertRaises(EvaluationError):
+            aggregate_score(HARNESS, [])
+
+
+class ScoreFileTest(unittest.TestCase):
+    def test_bare_number_without_newline(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "sub" / "score"
+            write_score_file(path, 0.61234)
+            self.assertEqual(path.read_text(), "0.6123")
+            self.assertEqual(float(path.read_text()), 0.6123)
+        self.assertEqual(format_score(1.0), "1.0000")
+
+
+class EvaluateConfigTest(unittest.TestCase):
+    def config(self, **env):
+        return parse_config("evaluate", valid_env("evaluate", MODEL_PATH="/output/runs/r/m/rlhf/model", **env))
+
+    def test_results_beside_the_model_by_default(self):
+        model = Path("/output/runs/r/m/rlhf/model")
+        self.assertEqual(results_path(self.config(), model), Path("/output/runs/r/m/rlhf/eval/results.json"))
+        self.assertEqual(results_path(self.config(EVAL_OUTPUT_DIR="/output/evals/x"), model),
+                         Path("/output/evals/x/results.json"))
+
+    def test_simple_evaluate_kwargs(self):
+        kwargs = simple_evaluate_kwargs(self.config(EVAL_LIMIT="50", EVAL_BATCH_SIZE="8"), Path("/m"))
+        self.assertEqual(kwargs["tasks"], ["kobest", "kmmlu", "haerae"])
+        self.assertEqual((kwargs["limit"], kwargs["batch_size"], kwargs["model"]), (50, 8, "hf"))
+        self.assertEqual(kwargs["model_args"]["pretrained"], "/m")
+        self.assertEqual(simple_evaluate_kwargs(self.config(EVAL_LIMIT="0.1"), Path("/m"))["limit"], 0.1)
+        self.assertIsNone(simple_evaluate_kwargs(self.config(), Path("/m"))["limit"])
+
+    def test_batch_size(self):
+        self.assertEqual(parse_batch_size("auto"), "auto")
+        self.assertEqual(parse_batch_size("auto:4"), "auto:4")
+        for bad in ("0", "big", "-1"):
+            with self.subTest(bad=bad), self.assertRaisesRegex(ContractError, "'EVAL_BATCH_SIZE'"):
+                parse_batch_size(bad)
+
+    def test_model_dir_resolution(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            stage = Path(tmp)
+            with self.assertRaisesRegex(TrainerError, "holds no model"):
+                resolve_model_dir(stage)
+            (stage / "model").mkdir()
+            (stage / "model" / "config.json").write_text("{}")
+            self.assertEqual(resolve_model_dir(stage), stage / "model")
+            self.assertEqual(resolve_model_dir(stage / "model"), stage / "model")
+
+
+if __name__ == "__main__":
+    unittest.main()
