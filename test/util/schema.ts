@@ -191,10 +191,11 @@ export function argoTemplates(doc: any): any[] {
   return [];
 }
 
-/** The manifests of the resource templates of an Argo document, parsed. */
+/** The complete objects an Argo document creates (resource templates with create or apply), parsed. */
 export function embeddedManifests(doc: any): any[] {
+  // patch manifests are partial by nature; delete ones name objects: neither is a whole object
   return argoTemplates(doc)
-    .filter((t) => t.resource?.manifest && t.resource.action !== 'delete')
+    .filter((t) => t.resource?.manifest && (t.resource.action === 'create' || t.resource.action === 'apply'))
     .map((t) => yaml.load(t.resource.manifest));
 }
 

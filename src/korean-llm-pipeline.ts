@@ -1,0 +1,426 @@
+import { Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import * as v from './_validate';
+import { CptStage } from './cpt-stage';
+import { IModelServer } from './model-server';
+import { Pipeline, PipelineProps, PipelineStep, RUN_ID } from './pipeline';
+import { KoreanBenchmark } from './pipeline-kind';
+import { Queueing } from './queueing';
+import { PreferenceMethod, RewardFunction, RlhfStage } from './rlhf-stage';
+import { SecretKey } from './secret-key';
+import { SftStage } from './sft-stage';
+import { BaseModel, TrainingHyperParameters, TrainingStage } from './training-stage';
+
+/**
+ * Shape and hyper-parameters of one training stage of the pipeline.
+ */
+export interface StageOptions extends TrainingHyperParameters {
+  /**
+   * Run this stage (a disabled stage is skipped: the next one starts from the previous model).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * GPUs per node.
+   * @default - the stage's default (CPT 4, SFT 2, RLHF 2: the seed's)
+   */
+  readonly gpusPerNode?: number;
+  /**
+   * Nodes.
+   * @default 1
+   */
+  readonly nodes?: number;
+  /**
+   * CPU per node.
+   * @default - the stage's default (CPT 32, SFT 16, RLHF 16)
+   */
+  readonly cpu?: kplus.Cpu;
+  /**
+   * Memory per node.
+   * @default - the stage's default (CPT 200Gi, SFT 100Gi, RLHF 100Gi)
+   */
+  readonly memory?: Size;
+  /**
+   * The stage's dataset on the data volume.
+   * @default - CPT: the preprocess step's output (or `/data/korean_corpus.jsonl` without it); SFT `/data/sft.jsonl`; RLHF `/data/preference.jsonl`
+   */
+  readonly dataPath?: string;
+  /**
+   * The longest one job may run.
+   * @default - CPT 7 days, SFT and RLHF 2 days
+   */
+  readonly activeDeadline?: Duration;
+}
+
+/**
+ * Options of the CPT stage.
+ */
+export interface CptOptions extends StageOptions {
+  /**
+   * Learning rate of `embed_tokens` / `lm_head`.
+   * @default - learningRate / 10
+   */
+  readonly embeddingLearningRate?: number;
+}
+
+/**
+ * Options of the RLHF stage.
+ */
+export interface RlhfOptions extends StageOptions {
+  /**
+   * The preference method.
+   * @default PreferenceMethod.DPO
+   */
+  readonly method?: PreferenceMethod;
+  /**
+   * The method's beta.
+   * @default 0.1
+   */
+  readonly beta?: number;
+  /**
+   * GRPO reward functions.
+   * @default - korean_ratio and format
+   */
+  readonly rewardFunctions?: RewardFunction[];
+}
+
+/**
+ * One model trained by the pipeline (several models fan out into parallel branches).
+ */
+export interface ModelVariant {
+  /** A short name (DNS label) used in step names, paths and labels, e.g. `qwen-7b`. */
+  readonly name: string;
+  /** The Hugging Face id of the base model. */
+  readonly baseModel: string;
+  /**
+   * The seed's size label (`7B`).
+   * @default - none
+   */
+  readonly modelSize?: string;
+  /**
+   * CPT options for this model (over the pipeline's).
+   * @default - the pipeline's
+   */
+  readonly cpt?: CptOptions;
+  /**
+   * SFT options for this model.
+   * @default - the pipeline's
+   */
+  readonly sft?: StageOptions;
+  /**
+   * RLHF options for this model.
+   * @default - the pipeline's
+   */
+  readonly rlhf?: RlhfOptions;
+}
+
+/**
+ * Options of the preprocessing step.
+ */
+export interface PreprocessOptions {
+  /**
+   * Run preprocessing before CPT.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * The raw corpus (JSONL files) on the data volume: the default of workflow parameter `data-path`.
+   * @default '/data/raw'
+   */
+  readonly inputPath?: string;
+  /**
+   * CPU (the seed's 8).
+   * @default Cpu.units(8)
+   */
+  readonly cpu?: kplus.Cpu;
+  /**
+   * Memory (the seed's 32Gi).
+   * @default Size.gibibytes(32)
+   */
+  readonly memory?: Size;
+  /**
+   * Drop documents whose share of Hangul is below this (0..1).
+   * @default 0.3
+   */
+  readonly minHangulRatio?: number;
+  /**
+   * Near-duplicate threshold (0..1, MinHash Jaccard estimate).
+   * @default 0.8
+   */
+  readonly dedupThreshold?: number;
+}
+
+/**
+ * Options of the evaluation step and the quality gate.
+ */
+export interface EvaluationOptions {
+  /**
+   * Benchmarks.
+   * @default KoreanBenchmark.defaults() - kobest, kmmlu, haerae
+   */
+  readonly benchmarks?: KoreanBenchmark[];
+  /**
+   * The lowest score (0..1) that deploys (workflow parameter `min-score`).
+   * @default 0.5
+   */
+  readonly minScore?: number;
+  /**
+   * GPUs of the evaluation.
+   * @default 1
+   */
+  readonly gpus?: number;
+  /**
+   * Examples per task (smoke runs).
+   * @default - all
+   */
+  readonly limit?: number;
+}
+
+/**
+ * Properties of the Korean LLM pipeline.
+ */
+export interface KoreanLlmPipelineProps extends PipelineProps {
+  /**
+   * The Hugging Face id of the base model (a single-model pipeline; workflow parameter `base-model`).
+   * @default - required unless `models` is given
+   */
+  readonly baseModel?: string;
+  /**
+   * The seed's size label of the base model.
+   * @default - none
+   */
+  readonly modelSize?: string;
+  /**
+   * Models trained in parallel, each through CPT -> SFT -> RLHF -> evaluate (the seed's 9.1).
+   * @default - one model, `baseModel`
+   */
+  readonly models?: ModelVariant[];
+  /**
+   * CPT options for every model.
+   * @default - the seed's: 4 GPUs, 32 CPU, 200Gi
+   */
+  readonly cpt?: CptOptions;
+  /**
+   * SFT options for every model.
+   * @default - the seed's: 2 GPUs, 16 CPU, 100Gi
+   */
+  readonly sft?: StageOptions;
+  /**
+   * RLHF options for every model.
+   * @default - the seed's: 2 GPUs, 16 CPU, 100Gi, DPO
+   */
+  readonly rlhf?: RlhfOptions;
+  /**
+   * Preprocessing.
+   * @default - enabled
+   */
+  readonly preprocess?: PreprocessOptions;
+  /**
+   * Evaluation and the deployment gate.
+   * @default - kobest, kmmlu, haerae; min score 0.5
+   */
+  readonly evaluation?: EvaluationOptions;
+  /**
+   * The inference server the deploy step rolls (single-model pipelines only).
+   * @default - no deploy step
+   */
+  readonly server?: IModelServer;
+  /**
+   * How training jobs wait for GPUs.
+   * @default Queueing.none()
+   */
+  readonly queueing?: Queueing;
+  /**
+   * Hugging Face token for gated models.
+   * @default - none
+   */
+  readonly hfToken?: SecretKey;
+  /**
+   * Stage props applied to every stage (for example experiment tracking:
+   * `ExperimentTracking.stageProps(...)` values such as `wandbApiKey`, `mlflowTrackingUri`).
+   * @default - the stages' defaults (W&B from the optional `wandb-secret`)
+   */
+  readonly stageDefaults?: StageTrackingOptions;
+}
+
+/**
+ * Experiment tracking applied to every stage.
+ */
+export interface StageTrackingOptions {
+  /**
+   * W&B key.
+   * @default - the seed's optional `wandb-secret` / `api-key`
+   */
+  readonly wandbApiKey?: SecretKey;
+  /**
+   * Turn W&B off.
+   * @default false
+   */
+  readonly disableWandb?: boolean;
+  /**
+   * Prefix of each stage's W&B project (`<prefix>-cpt`).
+   * @default 'korean-llm'
+   */
+  readonly wandbProjectPrefix?: string;
+  /**
+   * MLflow tracking URI.
+   * @default - none
+   */
+  readonly mlflowTrackingUri?: string;
+  /**
+   * MLflow experiment.
+   * @default 'korean-llm'
+   */
+  readonly mlflowExperimentName?: string;
+}
+
+/** The steps of one model's branch. */
+export class ModelBranch {
+  /** @internal */
+  public constructor(
+    /** The model's name. */
+    public readonly name: string,
+    /** The CPT stage, when enabled. */
+    public readonly cpt: CptStage | undefined,
+    /** The SFT stage, when enabled. */
+    public readonly sft: SftStage | undefined,
+    /** The RLHF stage, when enabled. */
+    public readonly rlhf: RlhfStage | undefined,
+    /** The last training stage: what is evaluated and deployed. */
+    public readonly finalStage: TrainingStage,
+    /** The evaluate step. */
+    public readonly evaluation: PipelineStep,
+  ) {}
+}
+
+/**
+ * The seed's pipeline with one call: preprocess -> CPT -> SFT -> RLHF -> evaluate -> deploy, for one
+ * model or fanned out over several (one branch per model, sharing the preprocessed corpus).
+ *
+ * Workflow parameters: `data-path` (raw corpus), `base-model` (single model) or `<model>-cpt-base-model`,
+ * `<step>-learning-rate` for every training step, `min-score` for the gate, `run-label`.
+ */
+export class KoreanLlmPipeline extends Pipeline {
+  /** One branch per model. */
+  public readonly branches: ModelBranch[];
+  /** The preprocess step, if enabled. */
+  public readonly preprocessStep?: PipelineStep;
+  /** The deploy step, if a server is given. */
+  public readonly deployStep?: PipelineStep;
+
+  public constructor(scope: Construct, id: string, props: KoreanLlmPipelineProps) {
+    const runLabel = 'run-label';
+    super(scope, id, { ...props, podLabels: { 'korean-llm/run-label': `{{workflow.parameters.${runLabel}}}`, ...props.podLabels } });
+    this.addParameter(runLabel, 'manual', 'a label for this run (a label value), set on every pod');
+    if (props.models && props.baseModel) v.fail('baseModel', props.baseModel, 'unset when \'models\' is given (each model has its own base model)');
+    const models: ModelVariant[] = props.models ?? (props.baseModel ? [{ name: '', baseModel: props.baseModel, modelSize: props.modelSize }] : []);
+    if (models.length === 0) throw new Error('\'baseModel\' or \'models\' is required: the Hugging Face id of the model to train, e.g. \'unsloth/Qwen2.5-7B-bnb-4bit\'');
+    const multi = props.models !== undefined;
+    if (multi) {
+      for (const m of models) v.dns1035('models[].name', m.name, 16);
+      v.uniqueKeys('models[].name', models.map((m) => m.name));
+    }
+    if (props.server && models.length > 1) {
+      v.fail('server', props.server.resourceName, 'used with a single model (with several, add your own deploy step for the chosen one: see the custom pipeline example)');
+    }
+    v.numberIn('evaluation.minScore', props.evaluation?.minScore, 0, 1);
+
+    const pre = props.preprocess ?? {};
+    v.absolutePath('preprocess.inputPath', pre.inputPath);
+    v.numberIn('preprocess.minHangulRatio', pre.minHangulRatio, 0, 1);
+    v.numberIn('preprocess.dedupThreshold', pre.dedupThreshold, 0, 1, true);
+    const output = this.storage.output.mountPath;
+    let corpus: string | undefined;
+    if (pre.enabled ?? true) {
+      const dataPath = this.addParameter('data-path', pre.inputPath ?? `${this.storage.data.mountPath}/raw`, 'the raw Korean corpus (JSONL) that preprocessing cleans');
+      const outDir = `${output}/runs/${RUN_ID}/preprocess`;
+      corpus = `${outDir}/corpus.jsonl`;
+      this.preprocessStep = this.addContainerStep('preprocess', {
+        command: ['python', '-m', 'korean_llm_trainer', 'preprocess'],
+        env: {
+          STAGE: 'PREPROCESS',
+          RUN_ID,
+          DATA_PATH: dataPath.ref,
+          OUTPUT_DIR: outDir,
+          MIN_HANGUL_RATIO: String(pre.minHangulRatio ?? 0.3),
+          DEDUP_THRESHOLD: String(pre.dedupThreshold ?? 0.8),
+        },
+        cpu: pre.cpu ?? kplus.Cpu.units(8),
+        memory: pre.memory ?? Size.gibibytes(32),
+        activeDeadline: Duration.hours(12),
+      });
+    }
+
+    const tracking = props.stageDefaults ?? {};
+    const common = (stage: string, m: ModelVariant) => ({
+      image: props.image,
+      storage: this.storage,
+      nodePool: props.nodePool,
+      queueing: props.queueing,
+      modelName: multi ? m.name : undefined,
+      modelSize: m.modelSize,
+      hfToken: props.hfToken,
+      wandbApiKey: tracking.wandbApiKey,
+      disableWandb: tracking.disableWandb,
+      wandbProject: tracking.wandbProjectPrefix ? `${tracking.wandbProjectPrefix}-${stage}` : undefined,
+      mlflowTrackingUri: tracking.mlflowTrackingUri,
+      mlflowExperimentName: tracking.mlflowExperimentName,
+      runAsUser: props.runAsUser,
+    });
+
+    this.branches = models.map((m) => {
+      const prefix = multi ? `${m.name}-` : '';
+      const scopeOf = multi ? new Construct(this, m.name) : this;
+      let base = BaseModel.huggingFace(m.baseModel);
+      let previous: PipelineStep | undefined = this.preprocessStep;
+      const baseParam = multi ? `${m.name}-base-model` : 'base-model';
+      const stageStep = (stage: TrainingStage, name: string, first: boolean) => {
+        const step = this.addStage(stage, { name, baseModelParameter: first ? baseParam : undefined, dependsOn: previous ? [previous] : [] });
+        previous = step;
+        base = BaseModel.fromStage(stage);
+        return stage;
+      };
+      const opt = <T extends StageOptions>(pipelineLevel: T | undefined, modelLevel: T | undefined): T => ({ ...pipelineLevel, ...modelLevel } as T);
+      const cptOpts = opt(props.cpt, m.cpt);
+      const sftOpts = opt(props.sft, m.sft);
+      const rlhfOpts = opt(props.rlhf, m.rlhf);
+      let first = true;
+      const cpt = (cptOpts.enabled ?? true)
+        ? stageStep(new CptStage(scopeOf, 'cpt', { ...common('cpt', m), ...stageProps(cptOpts), baseModel: base, dataPath: cptOpts.dataPath ?? corpus, embeddingLearningRate: cptOpts.embeddingLearningRate }), `${prefix}cpt`, first) as CptStage
+        : undefined;
+      if (cpt) first = false;
+      const sft = (sftOpts.enabled ?? true)
+        ? stageStep(new SftStage(scopeOf, 'sft', { ...common('sft', m), ...stageProps(sftOpts), baseModel: base }), `${prefix}sft`, first) as SftStage
+        : undefined;
+      if (sft) first = false;
+      const rlhf = (rlhfOpts.enabled ?? true)
+        ? stageStep(new RlhfStage(scopeOf, 'rlhf', { ...common('rlhf', m), ...stageProps(rlhfOpts), baseModel: base, method: rlhfOpts.method, beta: rlhfOpts.beta, rewardFunctions: rlhfOpts.rewardFunctions }), `${prefix}rlhf`, first) as RlhfStage
+        : undefined;
+      const finalStage = rlhf ?? sft ?? cpt;
+      if (!finalStage) v.fail(multi ? `models['${m.name}'] stages` : 'cpt/sft/rlhf', 'all disabled', 'at least one enabled training stage');
+      const evaluation = this.addEvaluation(`${prefix}evaluate`, {
+        model: finalStage,
+        benchmarks: props.evaluation?.benchmarks,
+        gpus: props.evaluation?.gpus,
+        limit: props.evaluation?.limit,
+      });
+      return new ModelBranch(m.name, cpt, sft, rlhf, finalStage, evaluation);
+    });
+
+    if (props.server) {
+      const branch = this.branches[0];
+      this.deployStep = this.addDeployment('deploy', {
+        model: branch.finalStage,
+        server: props.server,
+        gate: branch.evaluation,
+        minScore: props.evaluation?.minScore,
+      });
+    }
+  }
+}
+
+function stageProps(o: StageOptions): any {
+  const { enabled: _e, dataPath, ...rest } = o as any;
+  return { ...rest, ...(dataPath ? { dataPath } : {}) };
+}

@@ -1,0 +1,150 @@
+import { Duration } from 'cdk8s';
+import * as v from './_validate';
+
+/**
+ * What a CronWorkflow does when a scheduled run is due while the previous one still runs.
+ */
+export enum ConcurrencyPolicy {
+  /** Skip the new run (the default: two retraining runs would compete for the same GPUs). */
+  FORBID = 'Forbid',
+  /** Start the new run alongside. */
+  ALLOW = 'Allow',
+  /** Stop the running one and start the new run. */
+  REPLACE = 'Replace',
+}
+
+/**
+ * Options of a scheduled pipeline.
+ */
+export interface CronOptions {
+  /**
+   * The IANA timezone of the schedule (e.g. `Asia/Seoul`).
+   * @default - the controller's timezone (usually UTC)
+   */
+  readonly timezone?: string;
+  /**
+   * What happens when a run is due while another runs.
+   * @default ConcurrencyPolicy.FORBID
+   */
+  readonly concurrencyPolicy?: ConcurrencyPolicy;
+  /**
+   * How late a missed run may still start.
+   * @default Duration.hours(1)
+   */
+  readonly startingDeadline?: Duration;
+  /**
+   * Finished successful runs to keep.
+   * @default 3
+   */
+  readonly successfulJobsHistoryLimit?: number;
+  /**
+   * Finished failed runs to keep.
+   * @default 3
+   */
+  readonly failedJobsHistoryLimit?: number;
+  /**
+   * Create the CronWorkflow suspended.
+   * @default false
+   */
+  readonly suspend?: boolean;
+}
+
+/**
+ * Which Argo object a pipeline is emitted as.
+ */
+export class PipelineKind {
+  /** A `Workflow` with `generateName`: `kubectl create -f` (or `argo submit`) starts one run. */
+  public static workflow(): PipelineKind {
+    return new PipelineKind('Workflow');
+  }
+
+  /**
+   * A `WorkflowTemplate`: apply it once, then start runs with
+   * `argo submit --from workflowtemplate/<name> -p learning-rate=...`.
+   */
+  public static workflowTemplate(): PipelineKind {
+    return new PipelineKind('WorkflowTemplate');
+  }
+
+  /**
+   * A `CronWorkflow`: periodic retraining.
+   * @param schedule a five-field cron expression, e.g. `0 3 * * 0` (Sundays at 03:00)
+   */
+  public static cron(schedule: string, options: CronOptions = {}): PipelineKind {
+    const fields = schedule.trim().split(/\s+/);
+    if (!(fields.length === 5 && fields.every((f) => /^[0-9*/,\-A-Za-z?]+$/.test(f))) && !/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(schedule.trim())) {
+      v.fail('schedule', schedule, 'a five-field cron expression such as \'0 3 * * 0\' or a macro such as \'@weekly\'');
+    }
+    v.nonNegativeInt('successfulJobsHistoryLimit', options.successfulJobsHistoryLimit);
+    v.nonNegativeInt('failedJobsHistoryLimit', options.failedJobsHistoryLimit);
+    v.positiveDuration('startingDeadline', options.startingDeadline);
+    if (options.timezone !== undefined && !/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(options.timezone)) {
+      v.fail('timezone', options.timezone, 'an IANA timezone such as \'Asia/Seoul\'');
+    }
+    return new PipelineKind('CronWorkflow', schedule.trim(), options);
+  }
+
+  private constructor(
+    /** The Argo kind: Workflow, WorkflowTemplate or CronWorkflow. */
+    public readonly kind: string,
+    /** The cron schedule, for a CronWorkflow. */
+    public readonly schedule?: string,
+    private readonly cronOptions: CronOptions = {},
+  ) {}
+
+  /** @internal the CronWorkflow spec around a workflow spec */
+  public _cronSpec(workflowSpec: any): any {
+    const o = this.cronOptions;
+    return {
+      schedules: [this.schedule],
+      ...(o.timezone ? { timezone: o.timezone } : {}),
+      concurrencyPolicy: o.concurrencyPolicy ?? ConcurrencyPolicy.FORBID,
+      startingDeadlineSeconds: v.seconds(o.startingDeadline ?? Duration.hours(1)),
+      successfulJobsHistoryLimit: o.successfulJobsHistoryLimit ?? 3,
+      failedJobsHistoryLimit: o.failedJobsHistoryLimit ?? 3,
+      ...(o.suspend ? { suspend: true } : {}),
+      workflowSpec,
+    };
+  }
+
+  /**
+   * @internal The longest `{{workflow.name}}` this kind produces for a name prefix of `n` characters:
+   * generateName adds 5 characters; a CronWorkflow adds `-` and a 10-digit Unix time.
+   */
+  public _maxRunNameLength(n: number): number {
+    return this.kind === 'CronWorkflow' ? n + 11 : n + 6;
+  }
+}
+
+/**
+ * A Korean benchmark of EleutherAI's lm-evaluation-harness (the evaluate step's `EVAL_TASKS`).
+ */
+export class KoreanBenchmark {
+  /** KoBEST: BoolQ, COPA, HellaSwag, SentiNeg, WiC in Korean. */
+  public static readonly KOBEST = new KoreanBenchmark('kobest');
+  /** KMMLU: 45 subjects of Korean expert knowledge. */
+  public static readonly KMMLU = new KoreanBenchmark('kmmlu');
+  /** HAE-RAE Bench: Korean general knowledge, history, loan words, rare words, nomenclature. */
+  public static readonly HAERAE = new KoreanBenchmark('haerae');
+  /** CLIcK: cultural and linguistic intelligence in Korean. */
+  public static readonly CLICK = new KoreanBenchmark('click');
+  /** KBL: Korean bar exam and legal tasks. */
+  public static readonly KBL = new KoreanBenchmark('kbl');
+  /** KorMedMCQA: Korean medical licensing questions. */
+  public static readonly KORMEDMCQA = new KoreanBenchmark('kormedmcqa');
+
+  /** Any lm-evaluation-harness task or group name (e.g. `kmmlu_hard`). */
+  public static custom(taskName: string): KoreanBenchmark {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(taskName)) {
+      v.fail('benchmark', taskName, 'an lm-evaluation-harness task name (letters, digits, \'_\', \'.\', \'-\')');
+    }
+    return new KoreanBenchmark(taskName);
+  }
+
+  /** The seed's evaluation: KoBEST, KMMLU and HAE-RAE. */
+  public static defaults(): KoreanBenchmark[] {
+    return [KoreanBenchmark.KOBEST, KoreanBenchmark.KMMLU, KoreanBenchmark.HAERAE];
+  }
+
+  private constructor(/** The harness task name. */ public readonly taskName: string) {}
+}
