@@ -8,4 +8,8 @@ export * from './training-stage';
 export * from './cpt-stage';
 export * from './sft-stage';
 export * from './rlhf-stage';
+export * from './model-server';
+export * from './pipeline-kind';
+export * from './pipeline';
+export * from './korean-llm-pipeline';
 export { PyTorchJob } from '../imports/kubeflow-kubeflow.org';
