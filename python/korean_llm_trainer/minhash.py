@@ -7,8 +7,8 @@ unsigned integers, so the numpy path and the pure-Python path give identical sig
 * shingle hash: a polynomial hash of the shingle's ``k`` code points, modulo 2**32
   (``h = sum(c[j] * B**(k-1-j)) mod 2**32``), rolled along the text;
 * permutation ``i``: ``(a_i * x + b_i) mod P`` with the Mersenne prime ``P = 2**31 - 1`` and
-  ``1 <= a_i < P``, ``0 <= b_i < P`` drawn from ``random.Random(seed)``. ``a_i * x + b_i`` is below
-  2**63, so nothing overflows;
+  ``1 <= a_i < P``, ``0 <= b_i < P`` drawn from ``random.Random(seed)``. With ``x`` first reduced
+  modulo ``P``, ``a_i * x + b_i`` is below 2**62, so nothing overflows;
 * signature: the minimum of each permutation over the document's shingles.
 """
 
@@ -71,12 +71,30 @@ def shingle_hashes(text: str, k: int) -> list[int]:
 
 
 def signature_pure(text: str, params: MinHashParams) -> array:
-    """The MinHash signature of ``text`` with the standard library only (``array('I')``)."""
-    xs = set(shingle_hashes(text, params.shingle_size))
+    """The MinHash signature of ``text`` with the standard library only (``array('I')``).
+
+    The shingle hashes, reduced modulo ``P``, are packed into one big integer with a 64-bit lane
+    each, so a permutation is a handful of big-integer operations (multiply, add, Mersenne fold
+    with lane masks) instead of a Python loop over the shingles. Every lane stays below 2**64,
+    so no carry crosses lanes, and the result is exactly ``min((a*x + b) mod P)``.
+    """
+    xs = {x % MERSENNE_PRIME for x in shingle_hashes(text, params.shingle_size)}
     if not xs:
         return array("I", [MERSENNE_PRIME] * params.num_perm)
     p = MERSENNE_PRIME
-    return array("I", [min([(a * x + b) % p for x in xs]) for a, b in zip(params.a, params.b)])
+    n = len(xs)
+    packed = int.from_bytes(array("Q", sorted(xs)).tobytes(), "little")
+    ones = int.from_bytes(array("Q", [1] * n).tobytes(), "little")  # 1 in every lane
+    p_lanes = ones * p  # 31 one-bits in every lane
+    width = 8 * n
+    out = []
+    for a, b in zip(params.a, params.b):
+        y = a * packed + b * ones  # lanes: a*x + b < 2**62
+        y = (y & p_lanes) + ((y >> 31) & p_lanes)  # lanes: < 2*P, congruent mod P
+        y = (y & p_lanes) + ((y >> 31) & ones) + ones  # lanes: (y mod P) + 1, with P+1 for 0
+        y = (y & p_lanes) + ((y >> 31) & ones) - ones  # lanes: exactly y mod P (no borrow)
+        out.append(min(array("Q", y.to_bytes(width, "little"))))
+    return array("I", out)
 
 
 class _NumpyHasher:
@@ -109,15 +127,18 @@ class _NumpyHasher:
         np = self.np
         if not text:
             return array("I", [MERSENNE_PRIME] * self.params.num_perm)
-        xs = self.shingles(text)
         p = np.uint64(MERSENNE_PRIME)
         s31 = np.uint64(31)
+        xs = self.shingles(text) % p  # a*x + b then stays below 2**62
         best = np.full(self.params.num_perm, MERSENNE_PRIME, dtype=np.uint64)
         for start in range(0, len(xs), _NUMPY_BLOCK):
-            y = self.a * xs[None, start : start + _NUMPY_BLOCK] + self.b  # < 2**63
-            y = (y & p) + (y >> s31)  # Mersenne folding: y mod p, twice, then one subtraction
-            y = (y & p) + (y >> s31)
-            y -= p * (y >= p)
+            y = self.a * xs[None, start : start + _NUMPY_BLOCK]
+            y += self.b
+            t = y >> s31
+            y &= p
+            y += t  # one Mersenne fold: y < 2P and congruent mod P
+            np.subtract(y, p, out=t)  # wraps around to a huge value where y < P
+            np.minimum(y, t, out=y)  # exact y mod P
             np.minimum(best, y.min(axis=1), out=best)
         return array("I", best.astype(np.uint32).tobytes())
 

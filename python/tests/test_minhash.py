@@ -51,6 +51,19 @@ class SignatureTest(unittest.TestCase):
         expected = [min((3 * x + 7) % MERSENNE_PRIME for x in xs), min((5 * x + 11) % MERSENNE_PRIME for x in xs)]
         self.assertEqual(list(signature_pure("가나다", params)), expected)
 
+    def test_pure_lanes_are_exact_at_the_edges(self):
+        text = "가나다라마바사"
+        xs = set(shingle_hashes(text, 5))
+        x0 = min(xs) % MERSENNE_PRIME
+        a = (1, 1, 3)
+        b = ((MERSENNE_PRIME - x0) % MERSENNE_PRIME, (MERSENNE_PRIME - 1 - x0) % MERSENNE_PRIME, 12345)
+        params = minhash.MinHashParams(3, 5, a, b)
+        expected = [min((ai * x + bi) % MERSENNE_PRIME for x in xs) for ai, bi in zip(a, b)]
+        self.assertEqual(expected[0], 0)
+        self.assertEqual(list(signature_pure(text, params)), expected)
+        if minhash.numpy_available():
+            self.assertEqual(list(signature(text, params, use_numpy=True)), expected)
+
     def test_params_are_deterministic(self):
         self.assertEqual(make_params(16, 5, 7), make_params(16, 5, 7))
         self.assertNotEqual(make_params(16, 5, 7), make_params(16, 5, 8))
