@@ -36,3 +36,9 @@ def require(module: str, package: str | None = None, purpose: str = "") -> Modul
         raise MissingDependencyError(
             f"python package '{pkg}' is not installed{why}; {IMAGE_HINT}"
         ) from err
+
+
+def dtype_kwargs(transformers: ModuleType, dtype: object) -> dict[str, object]:
+    """``from_pretrained`` keyword for the weight dtype: ``dtype`` since Transformers 4.56, ``torch_dtype`` before."""
+    major, minor = (int(part) for part in transformers.__version__.split(".")[:2])
+    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}

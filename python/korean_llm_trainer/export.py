@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract import Config
-from .deps import require
+from .deps import dtype_kwargs, require
 from .errors import TrainerError
 from .layout import (
     MARKER_NAME,
@@ -69,7 +69,8 @@ def merge_adapter(base_model: str, adapter: Path, out_dir: Path, dtype_name: str
     peft = require("peft", "peft", "export")
     dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[dtype_name]
     device_map: Any = "auto" if torch.cuda.is_available() else None
-    model = transformers.AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype, device_map=device_map)
+    model = transformers.AutoModelForCausalLM.from_pretrained(base_model, device_map=device_map,
+                                                              **dtype_kwargs(transformers, dtype))
     if getattr(model.config, "quantization_config", None) is not None:
         model = model.dequantize()  # a pre-quantized (bnb 4-bit) base: merge into real weights
         model.config.quantization_config = None

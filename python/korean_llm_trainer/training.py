@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 from . import training_args as targs
 from .contract import Config
 from .data import list_jsonl_files
-from .deps import is_available, require
+from .deps import dtype_kwargs, is_available, require
 from .errors import TrainerError
 from .formats import dataset_kind, validate_dataset
 from .layout import (
@@ -171,19 +171,12 @@ def load_model(config: Config, plan: TrainingPlan, bf16: bool) -> tuple[Any, Any
     tokenizer = transformers.AutoTokenizer.from_pretrained(config["BASE_MODEL_PATH"])
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = transformers.AutoModelForCausalLM.from_pretrained(dtype=dtype, **load) if _accepts_dtype(transformers) \
-        else transformers.AutoModelForCausalLM.from_pretrained(torch_dtype=dtype, **load)
+    model = transformers.AutoModelForCausalLM.from_pretrained(**dtype_kwargs(transformers, dtype), **load)
     if quant is not None:
         model = peft.prepare_model_for_kbit_training(model, use_gradient_checkpointing=True,
                                                      gradient_checkpointing_kwargs={"use_reentrant": False})
     model = peft.get_peft_model(model, peft.LoraConfig(**lora))
     return model, tokenizer
-
-
-def _accepts_dtype(transformers: Any) -> bool:
-    """Transformers >= 4.56 renamed ``torch_dtype`` to ``dtype`` in ``from_pretrained``."""
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return (major, minor) >= (4, 56)
 
 
 def load_dataset(plan: TrainingPlan) -> Any:
