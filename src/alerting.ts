@@ -1,0 +1,287 @@
+import { Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import {
+  AlertmanagerConfig, AlertmanagerConfigSpecRouteMatchersMatchType,
+} from '../imports/alertmanagerconfig-monitoring.coreos.com';
+import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
+import { namespaceOf } from './_platform';
+import * as v from './_validate';
+import { LABELS, PART_OF } from './gpu-training-job';
+import { SecretKey } from './secret-key';
+import { MetricNames } from './training-monitoring';
+
+/** The label every training alert carries, which the Alertmanager route matches. */
+export const ALERT_GROUP_LABEL = 'alert_group';
+/** The value of `alert_group` on the training alerts. */
+export const ALERT_GROUP = 'korean-llm-training';
+
+/** Names of the alerts `TrainingAlerts` defines. */
+export class TrainingAlertNames {
+  /** GPUs of a training pod below the utilisation threshold. */
+  public static readonly GPU_UTILIZATION_LOW = 'KoreanLlmGpuUtilizationLow';
+  /** The Training Operator counted a failed PyTorchJob. */
+  public static readonly TRAINING_JOB_FAILED = 'KoreanLlmTrainingJobFailed';
+  /** The training loss is NaN or infinite. */
+  public static readonly LOSS_NOT_FINITE = 'KoreanLlmTrainingLossNotFinite';
+  /** The training loss stopped falling. */
+  public static readonly LOSS_PLATEAU = 'KoreanLlmTrainingLossPlateau';
+  /** No optimizer step for a while. */
+  public static readonly NO_PROGRESS = 'KoreanLlmTrainingNoProgress';
+}
+
+/**
+ * Properties of the training alerts.
+ */
+export interface TrainingAlertsProps {
+  /**
+   * Alert when the average GPU utilisation of a training pod stays below this percentage.
+   * @default 50 (the seed's)
+   */
+  readonly gpuUtilizationThreshold?: number;
+  /**
+   * The window the GPU utilisation is averaged over.
+   * @default Duration.minutes(30)
+   */
+  readonly gpuUtilizationWindow?: Duration;
+  /**
+   * Alert when `global_step` has not changed for this long.
+   * @default Duration.minutes(30)
+   */
+  readonly noProgressWindow?: Duration;
+  /**
+   * Alert when the average loss of this window is not below the previous window's.
+   * @default Duration.hours(2)
+   */
+  readonly lossPlateauWindow?: Duration;
+  /**
+   * The namespace of the training pods (and of the Training Operator's `job_namespace` label).
+   * @default - the chart's namespace
+   */
+  readonly trainingNamespace?: string;
+  /**
+   * Labels on the PrometheusRule, for the Prometheus `ruleSelector`
+   * (kube-prometheus-stack selects `release: <helm release>` by default).
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+}
+
+/** One alerting rule as the PrometheusRule wants it. */
+interface AlertRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for: string;
+  readonly severity: string;
+  readonly summary: string;
+  readonly description: string;
+}
+
+function promDuration(prop: string, d: Duration): string {
+  v.positiveDuration(prop, d);
+  const s = v.seconds(d);
+  if (s % 3600 === 0) return `${s / 3600}h`;
+  if (s % 60 === 0) return `${s / 60}m`;
+  return `${s}s`;
+}
+
+/**
+ * A PrometheusRule (monitoring.coreos.com/v1) with the training alerts, on metrics that really exist:
+ *
+ * - `KoreanLlmGpuUtilizationLow`: dcgm-exporter's `DCGM_FI_DEV_GPU_UTIL`, averaged per training
+ *   pod over a window, below the threshold (the seed's 50 %). Only GPUs held by our trainer pods
+ *   count: the GPU series are joined on `namespace`/`pod` with the trainer's own `global_step`
+ *   series, which also brings the `run`, `stage` and `model` labels.
+ * - `KoreanLlmTrainingJobFailed`: an increase of the Training Operator's
+ *   `training_operator_jobs_failed_total` for PyTorchJobs in the namespace.
+ * - `KoreanLlmTrainingLossNotFinite`: `training_loss` is NaN or infinite.
+ * - `KoreanLlmTrainingLossPlateau`: the average `training_loss` of the last window is not below
+ *   the window before it.
+ * - `KoreanLlmTrainingNoProgress`: `global_step` unchanged for a window.
+ *
+ * Every alert has `namespace` (the training namespace: AlertmanagerConfig routes only alerts of
+ * its own namespace), `severity` and `alert_group: korean-llm-training`.
+ *
+ * The seed's monitor script compares `value < "50"` as strings and polls every 5 minutes; these
+ * rules are evaluated by Prometheus itself.
+ */
+export class TrainingAlerts extends Construct {
+  /** The namespace the alerts are about. */
+  public readonly trainingNamespace: string;
+  /** The GPU utilisation threshold, percent. */
+  public readonly gpuUtilizationThreshold: number;
+  private readonly rules: AlertRule[];
+
+  public constructor(scope: Construct, id: string, props: TrainingAlertsProps = {}) {
+    super(scope, id);
+    const threshold = props.gpuUtilizationThreshold ?? 50;
+    v.numberIn('gpuUtilizationThreshold', threshold, 0, 100);
+    const ns = props.trainingNamespace ?? namespaceOf(this);
+    if (ns === undefined) v.fail('trainingNamespace', 'undefined', 'a namespace (set it or give the chart a namespace)');
+    v.dns1123Label('trainingNamespace', ns);
+    for (const [k, value] of Object.entries(props.labels ?? {})) v.labelValue(`labels['${k}']`, value);
+    const utilWindow = promDuration('gpuUtilizationWindow', props.gpuUtilizationWindow ?? Duration.minutes(30));
+    const progressWindow = promDuration('noProgressWindow', props.noProgressWindow ?? Duration.minutes(30));
+    const plateauWindow = promDuration('lossPlateauWindow', props.lossPlateauWindow ?? Duration.hours(2));
+    this.trainingNamespace = ns;
+    this.gpuUtilizationThreshold = threshold;
+
+    const sel = `namespace="${ns}"`;
+    const trainerPods = `group by (namespace, pod, run, stage, model) (${MetricNames.GLOBAL_STEP}{${sel}})`;
+    this.rules = [
+      {
+        alert: TrainingAlertNames.GPU_UTILIZATION_LOW,
+        expr: `avg by (namespace, pod) (avg_over_time(${MetricNames.GPU_UTIL}{${sel}}[${utilWindow}])) * on (namespace, pod) group_left (run, stage, model) ${trainerPods} < ${threshold}`,
+        for: '5m',
+        severity: 'warning',
+        summary: `GPU utilisation of training pod {{ $labels.pod }} below ${threshold}%`,
+        description: `The GPUs of {{ $labels.stage }} run {{ $labels.run }} ({{ $labels.model }}) averaged {{ $value | printf "%.0f" }}% over ${utilWindow}: check the data loader, the batch size and NCCL.`,
+      },
+      {
+        alert: TrainingAlertNames.TRAINING_JOB_FAILED,
+        // the operator's own `namespace` label is its namespace: copy `job_namespace` over it
+        expr: `label_replace(sum by (job_namespace) (increase(${MetricNames.JOBS_FAILED}{job_namespace="${ns}", framework="pytorch"}[10m])), "namespace", "$1", "job_namespace", "(.*)") > 0`,
+        for: '0m',
+        severity: 'critical',
+        summary: `A PyTorchJob failed in namespace ${ns}`,
+        description: `The Training Operator counted {{ $value | printf "%.0f" }} failed PyTorchJob(s) in ${ns} in the last 10 minutes: kubectl get pytorchjobs -n ${ns}.`,
+      },
+      {
+        alert: TrainingAlertNames.LOSS_NOT_FINITE,
+        // NaN is the one value not equal to itself
+        expr: `(${MetricNames.TRAINING_LOSS}{${sel}} != ${MetricNames.TRAINING_LOSS}{${sel}}) or (abs(${MetricNames.TRAINING_LOSS}{${sel}}) == +Inf)`,
+        for: '0m',
+        severity: 'critical',
+        summary: 'Training loss of {{ $labels.stage }} run {{ $labels.run }} is not finite',
+        description: 'The loss of {{ $labels.model }} on pod {{ $labels.pod }} is NaN or infinite: training diverged (lower the learning rate, check the data, use bf16).',
+      },
+      {
+        alert: TrainingAlertNames.LOSS_PLATEAU,
+        expr: `avg_over_time(${MetricNames.TRAINING_LOSS}{${sel}}[${plateauWindow}]) >= avg_over_time(${MetricNames.TRAINING_LOSS}{${sel}}[${plateauWindow}] offset ${plateauWindow})`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Training loss of {{ $labels.stage }} run {{ $labels.run }} stopped falling',
+        description: `The average loss of {{ $labels.model }} over the last ${plateauWindow} is not below the ${plateauWindow} before.`,
+      },
+      {
+        alert: TrainingAlertNames.NO_PROGRESS,
+        expr: `changes(${MetricNames.GLOBAL_STEP}{${sel}}[${progressWindow}]) == 0`,
+        for: '0m',
+        severity: 'warning',
+        summary: 'No training progress in {{ $labels.stage }} run {{ $labels.run }}',
+        description: `global_step of {{ $labels.model }} on pod {{ $labels.pod }} has not changed for ${progressWindow}: the job may hang (NCCL, storage) or wait on a checkpoint.`,
+      },
+    ];
+
+    new PrometheusRule(this, 'Resource', {
+      metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
+      spec: {
+        groups: [{
+          name: 'korean-llm-training',
+          rules: this.rules.map((r) => ({
+            alert: r.alert,
+            expr: PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr),
+            for: r.for,
+            labels: { severity: r.severity, [ALERT_GROUP_LABEL]: ALERT_GROUP, namespace: ns },
+            annotations: { summary: r.summary, description: r.description },
+          })),
+        }],
+      },
+    });
+  }
+
+  /** The names of the alerts (a copy). */
+  public get alertNames(): string[] {
+    return this.rules.map((r) => r.alert);
+  }
+
+  /** The PromQL expression of an alert. */
+  public expressionOf(alertName: string): string {
+    const rule = this.rules.find((r) => r.alert === alertName);
+    if (!rule) v.fail('alertName', alertName, `one of ${this.rules.map((r) => r.alert).join(', ')}`);
+    return rule.expr;
+  }
+}
+
+/**
+ * Properties of the Slack notifications.
+ */
+export interface SlackAlertsProps {
+  /**
+   * The Slack incoming-webhook URL, read by Alertmanager from this Secret key (never inline).
+   * The Secret must be in the AlertmanagerConfig's namespace.
+   */
+  readonly webhookUrl: SecretKey;
+  /**
+   * The channel to post to.
+   * @default - the webhook's own channel
+   */
+  readonly channel?: string;
+  /**
+   * Send a message when an alert resolves too.
+   * @default true
+   */
+  readonly sendResolved?: boolean;
+  /**
+   * How long to wait before the first notification of a group.
+   * @default Duration.seconds(30)
+   */
+  readonly groupWait?: Duration;
+  /**
+   * How long to wait before repeating a notification that is still firing.
+   * @default Duration.hours(4)
+   */
+  readonly repeatInterval?: Duration;
+  /**
+   * Labels on the AlertmanagerConfig, for the Alertmanager's `alertmanagerConfigSelector`.
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+}
+
+/**
+ * An AlertmanagerConfig (monitoring.coreos.com/v1alpha1) that sends the training alerts
+ * (`alert_group="korean-llm-training"`) to Slack. The webhook URL stays in a Secret
+ * (`slackConfigs[].apiUrl` is a Secret key reference).
+ *
+ * The Prometheus Operator adds a `namespace="<this namespace>"` matcher to the route, so only
+ * alerts of the chart's namespace reach it (which the training alerts are).
+ */
+export class SlackAlerts extends Construct {
+  /** The receiver's name. */
+  public readonly receiverName: string;
+
+  public constructor(scope: Construct, id: string, props: SlackAlertsProps) {
+    super(scope, id);
+    if (!(props.webhookUrl instanceof SecretKey)) v.fail('webhookUrl', String(props.webhookUrl), 'a SecretKey (the URL is read from a Secret, never inline)');
+    if (props.channel !== undefined && !/^[#@]?[a-z0-9][a-z0-9._-]{0,79}$/.test(props.channel)) {
+      v.fail('channel', props.channel, 'a Slack channel name such as \'#llm-training\'');
+    }
+    for (const [k, value] of Object.entries(props.labels ?? {})) v.labelValue(`labels['${k}']`, value);
+    const groupWait = promDuration('groupWait', props.groupWait ?? Duration.seconds(30));
+    const repeat = promDuration('repeatInterval', props.repeatInterval ?? Duration.hours(4));
+    this.receiverName = 'slack';
+    new AlertmanagerConfig(this, 'Resource', {
+      metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
+      spec: {
+        route: {
+          receiver: this.receiverName,
+          matchers: [{ name: ALERT_GROUP_LABEL, value: ALERT_GROUP, matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_EQUALS }],
+          groupBy: ['alertname', 'run', 'stage'],
+          groupWait,
+          groupInterval: '5m',
+          repeatInterval: repeat,
+        },
+        receivers: [{
+          name: this.receiverName,
+          slackConfigs: [{
+            apiUrl: { name: props.webhookUrl.secretName, key: props.webhookUrl.key },
+            ...(props.channel ? { channel: props.channel } : {}),
+            sendResolved: props.sendResolved ?? true,
+            title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}',
+            text: '{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}',
+          }],
+        }],
+      },
+    });
+  }
+}

@@ -1,0 +1,352 @@
+import { Chart, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import * as v from './_validate';
+import { ClaimMount, ITrainingStorage } from './storage';
+
+/**
+ * Options of an NFS export.
+ */
+export interface NfsExportOptions {
+  /**
+   * Mount the export read-only at the PersistentVolume level.
+   * @default false
+   */
+  readonly readOnly?: boolean;
+  /**
+   * NFS mount options of the PersistentVolume (`mountOptions`), e.g. `['nfsvers=4.1', 'hard']`.
+   * @default - the kubelet's defaults
+   */
+  readonly mountOptions?: string[];
+  /**
+   * The storage class name written on both the PersistentVolume and its claim. It only has to be
+   * equal on both (the claim names the volume too); no StorageClass object of that name is needed.
+   * @default 'nfs-storage' (the seed's)
+   */
+  readonly storageClassName?: string;
+}
+
+/**
+ * Where a training volume comes from.
+ */
+export class VolumeSource {
+  /**
+   * An NFS export: the construct emits a PersistentVolume (cluster-scoped) and a claim bound to
+   * exactly that volume (`spec.volumeName` on the claim, `spec.claimRef` on the volume, the same
+   * `storageClassName` on both), so no other claim can take it and the claim takes no other volume.
+   * @param server the NFS server's host name or IP address
+   * @param path the exported directory (absolute)
+   */
+  public static nfs(server: string, path: string, options: NfsExportOptions = {}): VolumeSource {
+    v.nonEmpty('nfs server', server);
+    if (!server || /\s|\//.test(server)) v.fail('nfs server', server, 'a host name or IP address');
+    if (path === undefined || path === '') v.fail('nfs path', path, 'an absolute path of the export (for example \'/data/llm-training\')');
+    v.absolutePath('nfs path', path);
+    for (const o of options.mountOptions ?? []) v.nonEmpty('nfs mountOptions[]', o);
+    const storageClassName = options.storageClassName ?? 'nfs-storage';
+    v.dns1123Label('nfs storageClassName', storageClassName, 253);
+    return new VolumeSource('nfs', storageClassName, { server, path, readOnly: options.readOnly ?? false, mountOptions: options.mountOptions ?? [] });
+  }
+
+  /**
+   * A claim on a storage class that provisions ReadWriteMany volumes (for example an NFS
+   * subdir provisioner, CephFS, Amazon EFS, Filestore).
+   * @param storageClassName the StorageClass's name
+   */
+  public static storageClass(storageClassName: string): VolumeSource {
+    v.dns1123Label('storageClassName', storageClassName, 253);
+    return new VolumeSource('storageClass', storageClassName);
+  }
+
+  /**
+   * A claim that already exists in the namespace: nothing is emitted, the volume is only mounted.
+   * @param claimName the PersistentVolumeClaim's name
+   */
+  public static existingClaim(claimName: string): VolumeSource {
+    v.dns1123Label('existingClaim', claimName, 253);
+    return new VolumeSource('existingClaim', undefined, undefined, claimName);
+  }
+
+  private constructor(
+    /** `nfs`, `storageClass` or `existingClaim`. */
+    public readonly kind: string,
+    /** The storage class written on the claim, if any. */
+    public readonly storageClassName?: string,
+    private readonly nfsExport?: { server: string; path: string; readOnly: boolean; mountOptions: string[] },
+    /** The existing claim's name, for `existingClaim`. */
+    public readonly claimName?: string,
+  ) {}
+
+  /** @internal */
+  public _nfs(): { server: string; path: string; readOnly: boolean; mountOptions: string[] } | undefined {
+    return this.nfsExport;
+  }
+}
+
+/**
+ * What a reclaimed NFS PersistentVolume does when its claim is deleted.
+ */
+export enum VolumeReclaimPolicy {
+  /** Keep the data (the right choice for training data and models). */
+  RETAIN = 'Retain',
+  /** Delete the volume (and, for dynamically provisioned volumes, the data). */
+  DELETE = 'Delete',
+}
+
+/**
+ * Properties of one training volume.
+ */
+export interface TrainingVolumeProps {
+  /** Where the volume comes from. */
+  readonly source: VolumeSource;
+  /**
+   * The claim's name (ignored for `VolumeSource.existingClaim`, which names it).
+   */
+  readonly claimName: string;
+  /**
+   * The capacity requested (and, for NFS, declared on the PersistentVolume).
+   * @default - required unless the source is an existing claim
+   */
+  readonly size?: Size;
+  /**
+   * The PersistentVolume's name (NFS only; PersistentVolumes are cluster-scoped, so it must be unique
+   * in the cluster).
+   * @default - '<namespace>-<claimName without -pvc>', e.g. 'llm-training-llm-training-data'
+   */
+  readonly volumeName?: string;
+  /**
+   * What happens to an NFS PersistentVolume's data when the claim is deleted.
+   * @default VolumeReclaimPolicy.RETAIN
+   */
+  readonly reclaimPolicy?: VolumeReclaimPolicy;
+}
+
+/**
+ * One ReadWriteMany volume: a claim (and, for NFS, the PersistentVolume it binds to), or a
+ * reference to an existing claim. Its primary object (child `Resource`) is the claim.
+ */
+export class TrainingVolume extends Construct {
+  /** The claim's name. */
+  public readonly claimName: string;
+  /** The claim, unless the source is an existing claim. */
+  public readonly claim?: kplus.PersistentVolumeClaim;
+  /** The PersistentVolume, for an NFS source. */
+  public readonly volume?: kplus.PersistentVolume;
+
+  public constructor(scope: Construct, id: string, props: TrainingVolumeProps) {
+    super(scope, id);
+    const src = props.source;
+    if (src.kind === 'existingClaim') {
+      this.claimName = src.claimName!;
+      return;
+    }
+    v.dns1123Label('claimName', props.claimName, 253);
+    if (props.size === undefined) v.fail('size', 'undefined', 'a size greater than zero (for example Size.tebibytes(10))');
+    v.positiveSize('size', props.size);
+    this.claimName = props.claimName;
+    const namespace = Chart.of(this).namespace ?? 'default';
+    const nfs = src._nfs();
+    if (nfs) {
+      const volumeName = props.volumeName ?? `${namespace}-${props.claimName.replace(/-pvc$/, '')}`.slice(0, 253).replace(/-+$/, '');
+      v.dns1123Label('volumeName', volumeName, 253);
+      const claim = new kplus.PersistentVolumeClaim(this, 'Resource', {
+        metadata: { name: props.claimName },
+        accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
+        storage: props.size,
+        storageClassName: src.storageClassName,
+        volumeMode: kplus.PersistentVolumeMode.FILE_SYSTEM,
+      });
+      const pv = new NfsPersistentVolume(this, 'Volume', {
+        metadata: { name: volumeName },
+        accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
+        storage: props.size,
+        storageClassName: src.storageClassName,
+        mountOptions: nfs.mountOptions.length ? nfs.mountOptions : undefined,
+        reclaimPolicy: (props.reclaimPolicy ?? VolumeReclaimPolicy.RETAIN) as string as kplus.PersistentVolumeReclaimPolicy,
+        volumeMode: kplus.PersistentVolumeMode.FILE_SYSTEM,
+      }, nfs, namespace);
+      // exact, two-sided binding: the claim names the volume and the volume reserves the claim
+      pv.bind(claim);
+      claim.bind(pv);
+      this.claim = claim;
+      this.volume = pv;
+    } else {
+      this.claim = new kplus.PersistentVolumeClaim(this, 'Resource', {
+        metadata: { name: props.claimName },
+        accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
+        storage: props.size,
+        storageClassName: src.storageClassName,
+        volumeMode: kplus.PersistentVolumeMode.FILE_SYSTEM,
+      });
+    }
+  }
+}
+
+/** An NFS PersistentVolume whose claimRef names the claim's namespace too (an exact binding). */
+class NfsPersistentVolume extends kplus.PersistentVolume {
+  public constructor(
+    scope: Construct,
+    id: string,
+    props: kplus.PersistentVolumeProps,
+    private readonly nfs: { server: string; path: string; readOnly: boolean },
+    private readonly claimNamespace: string,
+  ) {
+    super(scope, id, props);
+    // PersistentVolumes are cluster-scoped: no namespace in their metadata
+    if (this.apiObject.metadata.namespace !== undefined) this.apiObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+  }
+
+  /** @internal */
+  public _toKube(): any {
+    const spec: any = super._toKube();
+    return {
+      ...spec,
+      capacity: this.storage ? { storage: this.storage.asString() } : undefined,
+      claimRef: this.claim ? { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: this.claimNamespace, name: this.claim.name } : undefined,
+      nfs: { server: this.nfs.server, path: this.nfs.path, ...(this.nfs.readOnly ? { readOnly: true } : {}) },
+    };
+  }
+}
+
+/**
+ * Options of the training-data volume.
+ */
+export interface DataVolumeOptions {
+  /**
+   * Where it comes from.
+   * @default - the `source` of the storage
+   */
+  readonly source?: VolumeSource;
+  /**
+   * The claim's name.
+   * @default 'llm-training-data-pvc' (the seed's)
+   */
+  readonly claimName?: string;
+  /**
+   * The capacity.
+   * @default Size.tebibytes(10) (the seed's)
+   */
+  readonly size?: Size;
+  /**
+   * Where training stages mount it (read-only).
+   * @default '/data'
+   */
+  readonly mountPath?: string;
+  /**
+   * The PersistentVolume's name (NFS only).
+   * @default - '<namespace>-llm-training-data'
+   */
+  readonly volumeName?: string;
+}
+
+/**
+ * Options of the model-output volume.
+ */
+export interface OutputVolumeOptions {
+  /**
+   * Where it comes from.
+   * @default - the `source` of the storage
+   */
+  readonly source?: VolumeSource;
+  /**
+   * The claim's name.
+   * @default 'model-output-pvc' (the seed's)
+   */
+  readonly claimName?: string;
+  /**
+   * The capacity.
+   * @default Size.tebibytes(2)
+   */
+  readonly size?: Size;
+  /**
+   * Where stages and the inference server mount it.
+   * @default '/output'
+   */
+  readonly mountPath?: string;
+  /**
+   * The PersistentVolume's name (NFS only).
+   * @default - '<namespace>-model-output'
+   */
+  readonly volumeName?: string;
+}
+
+/**
+ * Properties of the training storage.
+ */
+export interface TrainingStorageProps {
+  /**
+   * Where both volumes come from, unless `data.source` / `output.source` say otherwise. With
+   * `VolumeSource.nfs(server, path)` the data volume exports `path` and the output volume needs
+   * its own `output.source`.
+   */
+  readonly source: VolumeSource;
+  /**
+   * The training data (the seed's 10Ti `llm-training-data-pvc` at `/data`).
+   * @default - the seed's
+   */
+  readonly data?: DataVolumeOptions;
+  /**
+   * Checkpoints, models and evaluation results (`model-output-pvc` at `/output`, which the seed
+   * uses everywhere and never defines).
+   * @default - 2Ti `model-output-pvc`
+   */
+  readonly output?: OutputVolumeOptions;
+  /**
+   * What happens to the NFS PersistentVolumes when their claims are deleted.
+   * @default VolumeReclaimPolicy.RETAIN
+   */
+  readonly reclaimPolicy?: VolumeReclaimPolicy;
+}
+
+/**
+ * The two ReadWriteMany volumes every stage shares: the training data (mounted read-only into
+ * training) and the model output. Pass it as the `storage` prop of stages, pipelines and the
+ * inference server.
+ *
+ * The seed puts the training data in a workflow `volumeClaimTemplates` entry (a new, empty 10Ti
+ * volume per run) and references `model-output-pvc` without defining it; this construct defines
+ * both once, as claims that outlive every run.
+ */
+export class TrainingStorage extends Construct implements ITrainingStorage {
+  /** The training data mount (read-only). */
+  public readonly data: ClaimMount;
+  /** The model output mount (read-write). */
+  public readonly output: ClaimMount;
+  /** The data volume's objects. */
+  public readonly dataVolume: TrainingVolume;
+  /** The output volume's objects. */
+  public readonly outputVolume: TrainingVolume;
+
+  public constructor(scope: Construct, id: string, props: TrainingStorageProps) {
+    super(scope, id);
+    const d = props.data ?? {};
+    const o = props.output ?? {};
+    const dataSource = d.source ?? props.source;
+    const outputSource = o.source ?? props.source;
+    const dn = dataSource._nfs();
+    const on = outputSource._nfs();
+    if (dn && on && dn.server === on.server && dn.path === on.path) {
+      v.fail('output.source', `nfs ${on.server}:${on.path}`, 'an NFS export other than the data volume\'s (set output.source)');
+    }
+    this.dataVolume = new TrainingVolume(this, 'Data', {
+      source: dataSource,
+      claimName: d.claimName ?? 'llm-training-data-pvc',
+      size: d.size ?? Size.tebibytes(10),
+      volumeName: d.volumeName,
+      reclaimPolicy: props.reclaimPolicy,
+    });
+    this.outputVolume = new TrainingVolume(this, 'Output', {
+      source: outputSource,
+      claimName: o.claimName ?? 'model-output-pvc',
+      size: o.size ?? Size.tebibytes(2),
+      volumeName: o.volumeName,
+      reclaimPolicy: props.reclaimPolicy,
+    });
+    if (this.dataVolume.claimName === this.outputVolume.claimName) {
+      v.fail('output.claimName', this.outputVolume.claimName, 'a claim other than the data volume\'s');
+    }
+    this.data = ClaimMount.of(this.dataVolume.claimName, d.mountPath ?? '/data', { readOnly: true });
+    this.output = ClaimMount.of(this.outputVolume.claimName, o.mountPath ?? '/output');
+    if (this.data.mountPath === this.output.mountPath) v.fail('output.mountPath', this.output.mountPath, 'different from the data mount path');
+  }
+}
