@@ -28,8 +28,14 @@ export class CptStage extends TrainingStage {
 
   public constructor(scope: Construct, id: string, props: CptStageProps) {
     super(scope, id, TrainerCommand.CPT, {
-      gpusPerNode: 4, cpu: 32, memoryGi: 200, learningRate: 1e-5, epochs: 2,
-      gradientAccumulationSteps: 32, dataFile: 'korean_corpus.jsonl', activeDeadlineDays: 7,
+      gpusPerNode: 4,
+      cpu: 32,
+      memoryGi: 200,
+      learningRate: 1e-5,
+      epochs: 2,
+      gradientAccumulationSteps: 32,
+      dataFile: 'korean_corpus.jsonl',
+      activeDeadlineDays: 7,
     }, props);
     v.numberIn('embeddingLearningRate', props.embeddingLearningRate, 0, 1, true);
     this.embeddingLearningRate = props.embeddingLearningRate;

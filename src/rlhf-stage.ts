@@ -69,8 +69,14 @@ export class RlhfStage extends TrainingStage {
 
   public constructor(scope: Construct, id: string, props: RlhfStageProps) {
     super(scope, id, TrainerCommand.RLHF, {
-      gpusPerNode: 2, cpu: 16, memoryGi: 100, learningRate: 5e-6, epochs: 1,
-      gradientAccumulationSteps: 8, dataFile: 'preference.jsonl', activeDeadlineDays: 2,
+      gpusPerNode: 2,
+      cpu: 16,
+      memoryGi: 100,
+      learningRate: 5e-6,
+      epochs: 1,
+      gradientAccumulationSteps: 8,
+      dataFile: 'preference.jsonl',
+      activeDeadlineDays: 2,
     }, props);
     const method = props.method ?? PreferenceMethod.DPO;
     if (!Object.values(PreferenceMethod).includes(method)) {

@@ -17,8 +17,14 @@ export interface SftStageProps extends TrainingStageProps {}
 export class SftStage extends TrainingStage {
   public constructor(scope: Construct, id: string, props: SftStageProps) {
     super(scope, id, TrainerCommand.SFT, {
-      gpusPerNode: 2, cpu: 16, memoryGi: 100, learningRate: 2e-4, epochs: 3,
-      gradientAccumulationSteps: 8, dataFile: 'sft.jsonl', activeDeadlineDays: 2,
+      gpusPerNode: 2,
+      cpu: 16,
+      memoryGi: 100,
+      learningRate: 2e-4,
+      epochs: 3,
+      gradientAccumulationSteps: 8,
+      dataFile: 'sft.jsonl',
+      activeDeadlineDays: 2,
     }, props);
   }
 }

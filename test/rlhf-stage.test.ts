@@ -53,7 +53,11 @@ describe('RlhfStage', () => {
   test('GRPO sets its reward functions and generations', () => {
     const { doc } = synthRlhf({ method: PreferenceMethod.GRPO });
     expect(envOf(doc)).toMatchObject({ RLHF_METHOD: 'grpo', GRPO_REWARD_FUNCS: 'korean_ratio,format', GRPO_NUM_GENERATIONS: '8' });
-    const custom = synthRlhf({ method: PreferenceMethod.GRPO, rewardFunctions: [RewardFunction.LENGTH, RewardFunction.NO_REPETITION], numGenerations: 4 });
+    const custom = synthRlhf({
+      method: PreferenceMethod.GRPO,
+      rewardFunctions: [RewardFunction.LENGTH, RewardFunction.NO_REPETITION],
+      numGenerations: 4,
+    });
     expect(envOf(custom.doc)).toMatchObject({ GRPO_REWARD_FUNCS: 'length,no_repetition', GRPO_NUM_GENERATIONS: '4' });
   });
 

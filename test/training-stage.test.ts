@@ -117,13 +117,32 @@ describe('TrainingStage', () => {
 
   test('hyper-parameters reach the trainer as contract variables', () => {
     const { doc } = synthStage({
-      learningRate: 3e-5, epochs: 1.5, maxSeqLength: 8192, batchSize: 4, gradientAccumulationSteps: 16,
-      loraRank: 128, loraAlpha: 32, loraDropout: 0, packing: false, loadIn4bit: false, saveSteps: 250, modelSize: '7B',
+      learningRate: 3e-5,
+      epochs: 1.5,
+      maxSeqLength: 8192,
+      batchSize: 4,
+      gradientAccumulationSteps: 16,
+      loraRank: 128,
+      loraAlpha: 32,
+      loraDropout: 0,
+      packing: false,
+      loadIn4bit: false,
+      saveSteps: 250,
+      modelSize: '7B',
     });
     expect(envOf(doc)).toMatchObject({
-      LEARNING_RATE: '0.00003', NUM_EPOCHS: '1.5', MAX_SEQ_LENGTH: '8192', PER_DEVICE_BATCH_SIZE: '4',
-      GRADIENT_ACCUMULATION_STEPS: '16', LORA_R: '128', LORA_ALPHA: '32', LORA_DROPOUT: '0', PACKING: 'false',
-      LOAD_IN_4BIT: 'false', SAVE_STEPS: '250', MODEL_SIZE: '7B',
+      LEARNING_RATE: '0.00003',
+      NUM_EPOCHS: '1.5',
+      MAX_SEQ_LENGTH: '8192',
+      PER_DEVICE_BATCH_SIZE: '4',
+      GRADIENT_ACCUMULATION_STEPS: '16',
+      LORA_R: '128',
+      LORA_ALPHA: '32',
+      LORA_DROPOUT: '0',
+      PACKING: 'false',
+      LOAD_IN_4BIT: 'false',
+      SAVE_STEPS: '250',
+      MODEL_SIZE: '7B',
     });
   });
 
