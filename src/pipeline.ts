@@ -617,8 +617,10 @@ export class Pipeline extends Construct {
       const label = s.job ? `${s.name}<br/>PyTorchJob ${s.job.nodes}x${s.job.gpusPerNode} GPU` : s.name;
       lines.push(`  ${s.name.replace(/-/g, '_')}["${label}"]`);
     }
+    // draw only direct edges: a dependency reachable through another dependency is implied
+    const reaches = (from: PipelineStep, to: PipelineStep): boolean => from.dependencies.some((d) => d === to || reaches(d, to));
     for (const s of this.steps) {
-      for (const d of s.dependencies) {
+      for (const d of s.dependencies.filter((x) => !s.dependencies.some((y) => y !== x && reaches(y, x)))) {
         const gated = (s as any)._gated && (d as any)._evaluation;
         lines.push(`  ${d.name.replace(/-/g, '_')} ${gated ? '-->|score >= min-score|' : '-->'} ${s.name.replace(/-/g, '_')}`);
       }
