@@ -618,7 +618,11 @@ export class Pipeline extends Construct {
       lines.push(`  ${s.name.replace(/-/g, '_')}["${label}"]`);
     }
     // draw only direct edges: a dependency reachable through another dependency is implied
-    const reaches = (from: PipelineStep, to: PipelineStep): boolean => from.dependencies.some((d) => d === to || reaches(d, to));
+    const reaches = (from: PipelineStep, to: PipelineStep, seen = new Set<PipelineStep>()): boolean => {
+      if (seen.has(from)) return false; // a cycle (reported by validation)
+      seen.add(from);
+      return from.dependencies.some((d) => d === to || reaches(d, to, seen));
+    };
     for (const s of this.steps) {
       for (const d of s.dependencies.filter((x) => !s.dependencies.some((y) => y !== x && reaches(y, x)))) {
         const gated = (s as any)._gated && (d as any)._evaluation;
