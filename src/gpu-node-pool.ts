@@ -52,7 +52,10 @@ export interface GpuNodePoolOptions {
   readonly gpuResourceName?: string;
 }
 
-/** A toleration as the pod spec wants it. */
+/**
+ * A toleration as the pod spec wants it.
+ * @internal
+ */
 export interface _Toleration {
   readonly key: string;
   readonly operator: 'Exists' | 'Equal';

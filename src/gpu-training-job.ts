@@ -1,4 +1,4 @@
-import { ApiObject, Duration, Lazy, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, Lazy, Names, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PyTorchJob, toJson_PyTorchJobSpec } from '../imports/kubeflow-kubeflow.org';
@@ -345,11 +345,11 @@ export class GpuTrainingJob extends Construct {
     }
 
     // scratch locations the trainer and its libraries write to (the image's root filesystem is not for that)
-    this.setEnv('HOME', () => SCRATCH_MOUNTS.tmp);
-    this.setEnv('HF_HOME', () => `${SCRATCH_MOUNTS.cache}/huggingface`);
-    this.setEnv('TRITON_CACHE_DIR', () => `${SCRATCH_MOUNTS.cache}/triton`);
-    this.setEnv('XDG_CACHE_HOME', () => SCRATCH_MOUNTS.cache);
-    if (props.trainerCommand) this.setEnv('METRICS_PORT', () => String(this.metricsPort));
+    this._setEnv('HOME', () => SCRATCH_MOUNTS.tmp);
+    this._setEnv('HF_HOME', () => `${SCRATCH_MOUNTS.cache}/huggingface`);
+    this._setEnv('TRITON_CACHE_DIR', () => `${SCRATCH_MOUNTS.cache}/triton`);
+    this._setEnv('XDG_CACHE_HOME', () => SCRATCH_MOUNTS.cache);
+    if (props.trainerCommand) this._setEnv('METRICS_PORT', () => String(this.metricsPort));
     for (const [name, value] of Object.entries(props.env ?? {})) this.addEnv(name, value);
     for (const [name, secret] of Object.entries(props.secretEnv ?? {})) this.addSecretEnv(name, secret);
 
@@ -366,9 +366,10 @@ export class GpuTrainingJob extends Construct {
     this.resource = new ApiObject(this, 'Resource', {
       ...PyTorchJob.GVK,
       metadata: {
-        ...(props.name ? { name: props.name } : {}),
+        // the chart's generated name, shortened (with its hash) when too long for the operator's Services
+        name: props.name ?? shortName(this),
         // Kueue reads its queue label on the job object, not on the pods
-        labels: { ...props.labels, [LABELS.partOf]: PART_OF, ...this.queueing._render(this.nodes).labels },
+        labels: { ...props.labels, [LABELS.partOf]: PART_OF, ...this.queueing._render(this.gangSize).labels },
         annotations: { ...props.annotations },
       },
       spec: Lazy.any({ produce: () => toJson_PyTorchJobSpec(renderPyTorchJobSpec(this.workload())) }),
@@ -376,6 +377,11 @@ export class GpuTrainingJob extends Construct {
     this.jobName = this.resource.name;
     // a name the operator can use for its `<job>-master-0` Service (a 63-character DNS label)
     v.dns1035('name', this.jobName, 52);
+  }
+
+  /** Pods that must start together: all of them, or an elastic job's minimum. */
+  private get gangSize(): number {
+    return this.props.elastic ? this.props.elastic.minNodes : this.nodes;
   }
 
   /** The total GPUs of the job (per node x nodes). */
@@ -393,7 +399,7 @@ export class GpuTrainingJob extends Construct {
    */
   public addEnv(name: string, value: string): void {
     v.envName('env', name);
-    this.setEnv(name, () => value, true);
+    this._setEnv(name, () => value, true);
   }
 
   /**
@@ -426,7 +432,7 @@ export class GpuTrainingJob extends Construct {
    * it runs standalone or in a pipeline).
    * @internal
    */
-  protected setEnv(name: string, value: () => string, rejectDuplicate = false): void {
+  protected _setEnv(name: string, value: () => string, rejectDuplicate = false): void {
     if (rejectDuplicate && this.env.has(name)) {
       v.fail('env', name, 'a name not already set (each variable may be set once; the stage sets the contract variables itself)');
     }
@@ -437,7 +443,7 @@ export class GpuTrainingJob extends Construct {
    * The run id: the pipeline's (`{{workflow.name}}`) when embedded, otherwise undefined here.
    * @internal
    */
-  protected embeddedRunId(): string | undefined {
+  protected _embeddedRunId(): string | undefined {
     return this.embedding?.runId;
   }
 
@@ -478,7 +484,7 @@ export class GpuTrainingJob extends Construct {
       metadata: {
         ...metadata,
         generateName: this.embedding?.generateName,
-        labels: { ...metadata.labels, ...this.ownLabels(), ...this.embedding?.labels },
+        labels: { ...metadata.labels, ...this._ownLabels(), ...this.embedding?.labels },
       },
     };
   }
@@ -491,7 +497,7 @@ export class GpuTrainingJob extends Construct {
   private workload(): TrainingWorkload {
     const p = this.props;
     const embedded = this.embedding;
-    const queue = this.queueing._render(this.nodes);
+    const queue = this.queueing._render(this.gangSize);
     const env: EnvVar[] = [];
     for (const [name, entry] of this.env) {
       if (entry.secret) {
@@ -504,7 +510,7 @@ export class GpuTrainingJob extends Construct {
     const podLabels = {
       ...p.podLabels,
       [LABELS.partOf]: PART_OF,
-      ...this.ownLabels(),
+      ...this._ownLabels(),
       ...queue.labels,
       ...embedded?.labels,
     };
@@ -544,7 +550,13 @@ export class GpuTrainingJob extends Construct {
    * Labels naming what the pods run, used by the PodMonitor and the alerts.
    * @internal
    */
-  protected ownLabels(): { [key: string]: string } {
+  protected _ownLabels(): { [key: string]: string } {
     return this.trainerCommand ? { [LABELS.stage]: this.trainerCommand, [LABELS.component]: 'trainer' } : { [LABELS.component]: 'trainer' };
   }
+}
+
+/** The chart's name for a job, or a 52-character form of it (with the path hash) when longer. */
+function shortName(job: Construct): string {
+  const generated = Chart.of(job).generateObjectName(job as any);
+  return generated.length <= 52 ? generated : Names.toDnsLabel(job, { maxLen: 52 });
 }

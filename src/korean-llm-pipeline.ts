@@ -281,16 +281,16 @@ export class ModelBranch {
   public constructor(
     /** The model's name. */
     public readonly name: string,
-    /** The CPT stage, when enabled. */
-    public readonly cpt: CptStage | undefined,
-    /** The SFT stage, when enabled. */
-    public readonly sft: SftStage | undefined,
-    /** The RLHF stage, when enabled. */
-    public readonly rlhf: RlhfStage | undefined,
     /** The last training stage: what is evaluated and deployed. */
     public readonly finalStage: TrainingStage,
     /** The evaluate step. */
     public readonly evaluation: PipelineStep,
+    /** The CPT stage, when enabled. */
+    public readonly cpt?: CptStage,
+    /** The SFT stage, when enabled. */
+    public readonly sft?: SftStage,
+    /** The RLHF stage, when enabled. */
+    public readonly rlhf?: RlhfStage,
   ) {}
 }
 
@@ -405,7 +405,7 @@ export class KoreanLlmPipeline extends Pipeline {
         gpus: props.evaluation?.gpus,
         limit: props.evaluation?.limit,
       });
-      return new ModelBranch(m.name, cpt, sft, rlhf, finalStage, evaluation);
+      return new ModelBranch(m.name, finalStage, evaluation, cpt, sft, rlhf);
     });
 
     if (props.server) {

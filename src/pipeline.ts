@@ -328,10 +328,17 @@ export class PipelineStep {
   private readonly deps: PipelineStep[] = [];
 
   /** @internal */
-  public constructor(pipeline: Pipeline, name: string, private readonly renderer: () => StepRender, job?: GpuTrainingJob) {
+  public static _create(pipeline: Pipeline, name: string, renderer: () => StepRender, job?: GpuTrainingJob): PipelineStep {
+    return new PipelineStep(pipeline, name, renderer, job);
+  }
+
+  private readonly renderer: () => StepRender;
+
+  private constructor(pipeline: Pipeline, name: string, renderer: () => StepRender, job?: GpuTrainingJob) {
     this.pipeline = pipeline;
     this.name = name;
     this.job = job;
+    this.renderer = renderer;
   }
 
   /** Makes this step wait for others (all must succeed). */
@@ -494,7 +501,7 @@ export class Pipeline extends Construct {
     this.allowOnce(['create', 'get', 'list', 'watch', 'patch', 'delete'], { apiGroup: 'kubeflow.org', resourceType: 'pytorchjobs' });
     if (job.storage) this.requireSameStorage(job.storage, name);
 
-    const step: PipelineStep = new PipelineStep(this, name, (): StepRender => this.renderStage(step, job, options), job);
+    const step: PipelineStep = PipelineStep._create(this, name, (): StepRender => this.renderStage(step, job, options), job);
     this.steps.push(step);
     step.addDependency(...(options.dependsOn ?? []));
     // a stage that starts from another stage's model waits for it
@@ -519,7 +526,7 @@ export class Pipeline extends Construct {
       if (!/^[a-zA-Z0-9][-a-zA-Z0-9_]*$/.test(n)) v.fail('outputFiles name', n, 'letters, digits, \'-\' and \'_\'');
       v.absolutePath(`outputFiles['${n}']`, p);
     }
-    const step: PipelineStep = new PipelineStep(this, name, (): StepRender => ({ template: this.containerTemplate(step, props) }));
+    const step: PipelineStep = PipelineStep._create(this, name, (): StepRender => ({ template: this.containerTemplate(step, props) }));
     this.steps.push(step);
     step.addDependency(...(props.dependsOn ?? []));
     return step;
@@ -581,7 +588,7 @@ export class Pipeline extends Construct {
     const minScore = props.gate ? this.params.get('min-score') ?? this.addParameter('min-score', String(props.minScore ?? 0.5), 'lowest evaluation score (0..1) that deploys') : undefined;
     const server = props.server;
     this.allowOnce(['get', 'patch'], { apiGroup: server.resourceApiGroup, resourceType: server.resourcePlural, resourceName: server.resourceName });
-    const step = new PipelineStep(this, name, () => ({
+    const step = PipelineStep._create(this, name, () => ({
       template: {
         name,
         ...this.retryAndDeadline(props.retry, Duration.minutes(10)),

@@ -45,7 +45,10 @@ export interface VolcanoOptions {
   readonly minAvailable?: number;
 }
 
-/** @internal what a queueing choice adds to a PyTorchJob */
+/**
+ * What a queueing choice adds to a PyTorchJob.
+ * @internal
+ */
 export interface _QueueingRender {
   readonly labels: { [key: string]: string };
   readonly schedulingPolicy?: any;

@@ -180,15 +180,25 @@ export interface TrainingStageProps extends GpuJobOptions, TrainingHyperParamete
   readonly hfToken?: SecretKey;
 }
 
-/** @internal Stage-specific defaults. */
-export interface _StageDefaults {
+/**
+ * The defaults a stage preset applies (resources, hyper-parameters, data file, deadline).
+ */
+export interface StageDefaults {
+  /** GPUs per node. */
   readonly gpusPerNode: number;
+  /** CPUs per node. */
   readonly cpu: number;
+  /** Memory per node in GiB. */
   readonly memoryGi: number;
+  /** Learning rate. */
   readonly learningRate: number;
+  /** Epochs. */
   readonly epochs: number;
+  /** Gradient accumulation steps. */
   readonly gradientAccumulationSteps: number;
+  /** The dataset file below the data mount. */
   readonly dataFile: string;
+  /** The job's deadline in days. */
   readonly activeDeadlineDays: number;
 }
 
@@ -207,7 +217,7 @@ export abstract class TrainingStage extends GpuTrainingJob {
   public readonly learningRate: number;
   private readonly runIdProp?: string;
 
-  protected constructor(scope: Construct, id: string, stage: TrainerCommand, defaults: _StageDefaults, props: TrainingStageProps) {
+  protected constructor(scope: Construct, id: string, stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps) {
     super(scope, id, {
       ...props,
       trainerCommand: stage,
@@ -248,31 +258,31 @@ export abstract class TrainingStage extends GpuTrainingJob {
     const dataPath = props.dataPath ?? `${dataRoot}/${defaults.dataFile}`;
     const ge = (n: number | undefined, d: number) => String(n ?? d);
     // The trainer contract (src/trainer-contract.ts), in a stable order.
-    this.setEnv('STAGE', () => stage.toUpperCase());
-    this.setEnv('RUN_ID', () => this.runId);
-    this.setEnv('MODEL_NAME', () => this.modelName);
-    if (props.modelSize) this.setEnv('MODEL_SIZE', () => props.modelSize!);
-    this.setEnv('BASE_MODEL_PATH', () => this.baseModel.path);
-    this.setEnv('DATA_PATH', () => dataPath);
-    this.setEnv('OUTPUT_DIR', () => this.outputPath);
-    this.setEnv('LEARNING_RATE', () => String(this.learningRate));
-    this.setEnv('NUM_EPOCHS', () => ge(props.epochs, defaults.epochs));
-    this.setEnv('MAX_SEQ_LENGTH', () => ge(props.maxSeqLength, 4096));
-    this.setEnv('PER_DEVICE_BATCH_SIZE', () => ge(props.batchSize, 2));
-    this.setEnv('GRADIENT_ACCUMULATION_STEPS', () => ge(props.gradientAccumulationSteps, defaults.gradientAccumulationSteps));
-    this.setEnv('LORA_R', () => ge(props.loraRank, 64));
-    this.setEnv('LORA_ALPHA', () => ge(props.loraAlpha, 16));
-    this.setEnv('LORA_DROPOUT', () => ge(props.loraDropout, 0.1));
-    if (stage !== TrainerCommand.RLHF) this.setEnv('PACKING', () => String(props.packing ?? true));
-    this.setEnv('LOAD_IN_4BIT', () => String(props.loadIn4bit ?? true));
-    this.setEnv('SAVE_STEPS', () => ge(props.saveSteps, 500));
+    this._setEnv('STAGE', () => stage.toUpperCase());
+    this._setEnv('RUN_ID', () => this.runId);
+    this._setEnv('MODEL_NAME', () => this.modelName);
+    if (props.modelSize) this._setEnv('MODEL_SIZE', () => props.modelSize!);
+    this._setEnv('BASE_MODEL_PATH', () => this.baseModel.path);
+    this._setEnv('DATA_PATH', () => dataPath);
+    this._setEnv('OUTPUT_DIR', () => this.outputPath);
+    this._setEnv('LEARNING_RATE', () => String(this.learningRate));
+    this._setEnv('NUM_EPOCHS', () => ge(props.epochs, defaults.epochs));
+    this._setEnv('MAX_SEQ_LENGTH', () => ge(props.maxSeqLength, 4096));
+    this._setEnv('PER_DEVICE_BATCH_SIZE', () => ge(props.batchSize, 2));
+    this._setEnv('GRADIENT_ACCUMULATION_STEPS', () => ge(props.gradientAccumulationSteps, defaults.gradientAccumulationSteps));
+    this._setEnv('LORA_R', () => ge(props.loraRank, 64));
+    this._setEnv('LORA_ALPHA', () => ge(props.loraAlpha, 16));
+    this._setEnv('LORA_DROPOUT', () => ge(props.loraDropout, 0.1));
+    if (stage !== TrainerCommand.RLHF) this._setEnv('PACKING', () => String(props.packing ?? true));
+    this._setEnv('LOAD_IN_4BIT', () => String(props.loadIn4bit ?? true));
+    this._setEnv('SAVE_STEPS', () => ge(props.saveSteps, 500));
     if (!props.disableWandb) {
-      this.setEnv('WANDB_PROJECT', () => props.wandbProject ?? `korean-llm-${stage}`);
+      this._setEnv('WANDB_PROJECT', () => props.wandbProject ?? `korean-llm-${stage}`);
       this.addSecretEnv('WANDB_API_KEY', props.wandbApiKey ?? SecretKey.wandbDefault().asOptional());
     }
     if (props.mlflowTrackingUri) {
-      this.setEnv('MLFLOW_TRACKING_URI', () => props.mlflowTrackingUri!);
-      this.setEnv('MLFLOW_EXPERIMENT_NAME', () => props.mlflowExperimentName ?? 'korean-llm');
+      this._setEnv('MLFLOW_TRACKING_URI', () => props.mlflowTrackingUri!);
+      this._setEnv('MLFLOW_EXPERIMENT_NAME', () => props.mlflowExperimentName ?? 'korean-llm');
     }
     if (props.hfToken) this.addSecretEnv('HF_TOKEN', props.hfToken);
     for (const [name, value] of Object.entries(props.env ?? {})) this.addEnv(name, value);
@@ -293,7 +303,7 @@ export abstract class TrainingStage extends GpuTrainingJob {
 
   /** The run id: the pipeline's `{{workflow.name}}` when embedded, else the `runId` prop. */
   public get runId(): string {
-    return this.embeddedRunId() ?? this.runIdProp ?? 'unset-run-id';
+    return this._embeddedRunId() ?? this.runIdProp ?? 'unset-run-id';
   }
 
   /** The stage's output directory: `/output/runs/<run-id>/<model>/<stage>`. */
@@ -307,11 +317,11 @@ export abstract class TrainingStage extends GpuTrainingJob {
   }
 
   /** @internal */
-  protected ownLabels(): { [key: string]: string } {
+  protected _ownLabels(): { [key: string]: string } {
     return {
-      ...super.ownLabels(),
+      ...super._ownLabels(),
       [LABELS.model]: this.modelName,
-      ...(this.embeddedRunId() === undefined && this.runIdProp ? { [LABELS.run]: this.runIdProp } : {}),
+      ...(this._embeddedRunId() === undefined && this.runIdProp ? { [LABELS.run]: this.runIdProp } : {}),
     };
   }
 }

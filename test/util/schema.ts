@@ -117,6 +117,7 @@ function kubernetesModelsErrors(doc: any, where: string): string[] {
   const [group, version] = doc.apiVersion.includes('/') ? doc.apiVersion.split('/') : ['', doc.apiVersion];
   let mod: any;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(`kubernetes-models/${group ? group + '/' : ''}${version}`);
   } catch {
     return [];
