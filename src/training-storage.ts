@@ -1,6 +1,7 @@
 import { Chart, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { quantity } from './_platform';
 import * as v from './_validate';
 import { ClaimMount, ITrainingStorage } from './storage';
 
@@ -201,7 +202,7 @@ class NfsPersistentVolume extends kplus.PersistentVolume {
     const spec: any = super._toKube();
     return {
       ...spec,
-      capacity: this.storage ? { storage: this.storage.asString() } : undefined,
+      capacity: this.storage ? { storage: kplus.k8s.Quantity.fromString(quantity(this.storage)) } : undefined,
       claimRef: this.claim ? { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: this.claimNamespace, name: this.claim.name } : undefined,
       nfs: { server: this.nfs.server, path: this.nfs.path, ...(this.nfs.readOnly ? { readOnly: true } : {}) },
     };

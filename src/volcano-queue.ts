@@ -1,4 +1,4 @@
-import { Size } from 'cdk8s';
+import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Queue, QueueSpecCapability } from '../imports/volcano-queue-scheduling.volcano.sh';
@@ -119,4 +119,9 @@ export interface VolcanoQueueingOptions {
    * @default - every pod of the job (all-or-nothing)
    */
   readonly minAvailable?: number;
+  /**
+   * How long the pod group may wait to be scheduled as a whole.
+   * @default - Volcano's default
+   */
+  readonly scheduleTimeout?: Duration;
 }

@@ -55,6 +55,12 @@ function strictify(node: any, crd: boolean): any {
   const out: any = {};
   for (const [k, val] of Object.entries(node)) {
     if (k === 'description' || k === 'example') continue;
+    // Go's inline case-insensitive flag `(?i)` (PrometheusRule, AlertmanagerConfig) is not JavaScript
+    // syntax: drop it, which only makes those few patterns case-sensitive
+    if (k === 'pattern' && typeof val === 'string') {
+      out[k] = val.replace(/\(\?i\)/g, '');
+      continue;
+    }
     out[k] = k === 'properties' || k === 'definitions' || k === 'patternProperties'
       ? Object.fromEntries(Object.entries(val as any).map(([pk, pv]) => [pk, strictify(pv, crd)]))
       : strictify(val, crd);
