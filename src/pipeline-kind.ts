@@ -49,6 +49,41 @@ export interface CronOptions {
   readonly suspend?: boolean;
 }
 
+/** Ranges and names of the five cron fields: minute, hour, day of month, month, day of week. */
+const CRON_FIELDS: Array<{ min: number; max: number; names?: string[] }> = [
+  { min: 0, max: 59 },
+  { min: 0, max: 23 },
+  { min: 1, max: 31 },
+  { min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  { min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
+];
+
+/**
+ * A schedule Argo's cron parser (robfig/cron, standard five fields) accepts: each field a list of
+ * `*`, `?` (day fields), a value or a range, optionally `/step`, values within the field's range.
+ */
+function isCronSchedule(schedule: string): boolean {
+  if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(schedule)) return true;
+  const fields = schedule.split(/\s+/);
+  if (fields.length !== 5) return false;
+  return fields.every((field, i) => field.split(',').every((item) => {
+    const f = CRON_FIELDS[i];
+    const value = (x: string): number => {
+      const named = f.names?.indexOf(x.toUpperCase()) ?? -1;
+      const n = named >= 0 ? named + f.min : /^[0-9]+$/.test(x) ? Number(x) : NaN;
+      return n >= f.min && n <= f.max ? n : NaN;
+    };
+    const m = /^(\*|\?|([0-9A-Za-z]+)(?:-([0-9A-Za-z]+))?)(?:\/([0-9]+))?$/.exec(item);
+    if (!m) return false;
+    if (m[1] === '?' && i !== 2 && i !== 4) return false;
+    if (m[4] !== undefined && !(Number(m[4]) >= 1)) return false;
+    if (m[2] === undefined) return true;
+    const low = value(m[2]);
+    const high = m[3] === undefined ? low : value(m[3]);
+    return !Number.isNaN(low) && !Number.isNaN(high) && low <= high;
+  }));
+}
+
 /**
  * Which Argo object a pipeline is emitted as.
  */
@@ -71,8 +106,7 @@ export class PipelineKind {
    * @param schedule a five-field cron expression, e.g. `0 3 * * 0` (Sundays at 03:00)
    */
   public static cron(schedule: string, options: CronOptions = {}): PipelineKind {
-    const fields = schedule.trim().split(/\s+/);
-    if (!(fields.length === 5 && fields.every((f) => /^[0-9*/,\-A-Za-z?]+$/.test(f))) && !/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(schedule.trim())) {
+    if (!isCronSchedule(schedule.trim())) {
       v.fail('schedule', schedule, 'a five-field cron expression such as \'0 3 * * 0\' or a macro such as \'@weekly\'');
     }
     v.nonNegativeInt('successfulJobsHistoryLimit', options.successfulJobsHistoryLimit);
