@@ -132,7 +132,11 @@ describe('PipelineKind', () => {
     }
   });
 
-  for (const bad of ['every sunday', '0 3 * *', '0 3 * * 0 2026', '@fortnightly', '61 3 * * 0', '0 24 * * *', '0 3 0 * *', '0 3 * 13 *', '0 3 * * 8', 'a b c d e', '0 3 * * MON-', '*/0 * * * *', '5-1 * * * *', '? 3 * * *']) {
+  const badSchedules = [
+    'every sunday', '0 3 * *', '0 3 * * 0 2026', '@fortnightly', '61 3 * * 0', '0 24 * * *', '0 3 0 * *', '0 3 * 13 *',
+    '0 3 * * 8', 'a b c d e', '0 3 * * MON-', '*/0 * * * *', '5-1 * * * *', '? 3 * * *',
+  ];
+  for (const bad of badSchedules) {
     test(`fails when the cron schedule is '${bad}'`, () => {
       expect(() => PipelineKind.cron(bad)).toThrow(`'schedule' must be a five-field cron expression such as '0 3 * * 0' or a macro such as '@weekly', got '${bad}'`);
     });
@@ -164,7 +168,8 @@ describe('KoreanBenchmark', () => {
   });
 
   test('named benchmarks are lm-evaluation-harness task names', () => {
-    expect([KoreanBenchmark.KOBEST, KoreanBenchmark.KMMLU, KoreanBenchmark.HAERAE, KoreanBenchmark.CLICK, KoreanBenchmark.KBL, KoreanBenchmark.KORMEDMCQA].map((b) => b.taskName))
+    const named = [KoreanBenchmark.KOBEST, KoreanBenchmark.KMMLU, KoreanBenchmark.HAERAE, KoreanBenchmark.CLICK, KoreanBenchmark.KBL, KoreanBenchmark.KORMEDMCQA];
+    expect(named.map((b) => b.taskName))
       .toEqual(['kobest', 'kmmlu', 'haerae', 'click', 'kbl', 'kormedmcqa']);
   });
 
