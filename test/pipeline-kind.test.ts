@@ -168,7 +168,8 @@ describe('KoreanBenchmark', () => {
   });
 
   test('named benchmarks are lm-evaluation-harness task names', () => {
-    const named = [KoreanBenchmark.KOBEST, KoreanBenchmark.KMMLU, KoreanBenchmark.HAERAE, KoreanBenchmark.CLICK, KoreanBenchmark.KBL, KoreanBenchmark.KORMEDMCQA];
+    const K = KoreanBenchmark;
+    const named = [K.KOBEST, K.KMMLU, K.HAERAE, K.CLICK, K.KBL, K.KORMEDMCQA];
     expect(named.map((b) => b.taskName))
       .toEqual(['kobest', 'kmmlu', 'haerae', 'click', 'kbl', 'kormedmcqa']);
   });
