@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Duration, Lazy, Names, Size } from 'cdk8s';
+import { ApiObject, Duration, Lazy, Names, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PyTorchJob, toJson_PyTorchJobSpec } from '../imports/kubeflow-kubeflow.org';
@@ -363,17 +363,24 @@ export class GpuTrainingJob extends Construct {
     // maps the already patched JSON through its TypeScript field names once more, which silently
     // drops patched quantities (`limits.cpu: '16'`) and fields such as `hostIPC`. Here the spec is
     // mapped once, before JSON patches apply, so `ApiObject.of(job).addJsonPatch(...)` always lands.
-    this.resource = new ApiObject(this, 'Resource', {
+    const create = (name?: string) => new ApiObject(this, 'Resource', {
       ...PyTorchJob.GVK,
       metadata: {
-        // the chart's generated name, shortened (with its hash) when too long for the operator's Services
-        name: props.name ?? shortName(this),
+        ...(name ? { name } : {}),
         // Kueue reads its queue label on the job object, not on the pods
         labels: { ...props.labels, [LABELS.partOf]: PART_OF, ...this.queueing._render(this.gangSize).labels },
         annotations: { ...props.annotations },
       },
       spec: Lazy.any({ produce: () => toJson_PyTorchJobSpec(renderPyTorchJobSpec(this.workload())) }),
     });
+    let resource = create(props.name);
+    if (!props.name && resource.name.length > 52) {
+      // the chart's generated name is too long for the operator's `<job>-worker-N` Services:
+      // use a 52-character form of it (the path hash keeps it unique)
+      this.node.tryRemoveChild('Resource');
+      resource = create(Names.toDnsLabel(resource, { maxLen: 52 }));
+    }
+    this.resource = resource;
     this.jobName = this.resource.name;
     // a name the operator can use for its `<job>-master-0` Service (a 63-character DNS label)
     v.dns1035('name', this.jobName, 52);
@@ -555,8 +562,3 @@ export class GpuTrainingJob extends Construct {
   }
 }
 
-/** The chart's name for a job, or a 52-character form of it (with the path hash) when longer. */
-function shortName(job: Construct): string {
-  const generated = Chart.of(job).generateObjectName(job as any);
-  return generated.length <= 52 ? generated : Names.toDnsLabel(job, { maxLen: 52 });
-}
