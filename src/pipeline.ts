@@ -585,7 +585,9 @@ export class Pipeline extends Construct {
       if (!(c as any)._evaluation || c === props.gate) v.fail('competitors[]', c.name, 'evaluate steps other than the gate');
     }
     const modelStep = this.stepOf(props.model, 'model');
-    const minScore = props.gate ? this.params.get('min-score') ?? this.addParameter('min-score', String(props.minScore ?? 0.5), 'lowest evaluation score (0..1) that deploys') : undefined;
+    // one `min-score` parameter gates every deploy step: a second, different minScore fails instead of being ignored
+    const existingMinScore = props.minScore === undefined ? this.params.get('min-score') : undefined;
+    const minScore = props.gate ? existingMinScore ?? this.parameterFor('min-score', String(props.minScore ?? 0.5), 'lowest evaluation score (0..1) that deploys') : undefined;
     const server = props.server;
     this.allowOnce(['get', 'patch'], { apiGroup: server.resourceApiGroup, resourceType: server.resourcePlural, resourceName: server.resourceName });
     const step = PipelineStep._create(this, name, () => ({

@@ -595,6 +595,24 @@ describe('Pipeline bad input', () => {
       .toThrow(/'minScore' must be a number from 0 to 1, got 55/);
   });
 
+  test('fails when two deploy steps ask for different min scores', () => {
+    const pipeline = newPipeline();
+    const a = sftOf(pipeline, 'sft-a');
+    const b = sftOf(pipeline, 'sft-b');
+    pipeline.addStage(a);
+    pipeline.addStage(b, { baseModelParameter: 'sft-a-base-model' });
+    const evalA = pipeline.addEvaluation('eval-a', { model: a });
+    const evalB = pipeline.addEvaluation('eval-b', { model: b });
+    pipeline.addDeployment('deploy-a', { model: a, server: server(), gate: evalA, minScore: 0.7 });
+    expect(() => pipeline.addDeployment('deploy-b', { model: b, server: server(), gate: evalB, minScore: 0.5 }))
+      .toThrow(/'parameter 'min-score' default' must be the value it already has \('0.7'\), got '0.5'/);
+    // without its own minScore a second deploy step shares the first one's
+    pipeline.addDeployment('deploy-b', { model: b, server: server(), gate: evalB });
+    const wf = workflowOf(synth(pipeline));
+    expect(wf.spec.arguments.parameters.filter((p: any) => p.name === 'min-score')).toEqual([expect.objectContaining({ value: '0.7' })]);
+    expect(taskOf(wf, 'deploy-b').when).toBe('{{tasks.eval-b.outputs.parameters.score}} >= {{workflow.parameters.min-score}}');
+  });
+
   test('fails when the evaluated model is not a stage of the pipeline', () => {
     const pipeline = newPipeline();
     const sft = sftOf(pipeline);
