@@ -1,14 +1,14 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import {
-  AlertmanagerConfig, AlertmanagerConfigSpecRouteMatchersMatchType,
-} from '../imports/alertmanagerconfig-monitoring.coreos.com';
-import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
 import { namespaceOf } from './_platform';
 import * as v from './_validate';
 import { LABELS, PART_OF } from './gpu-training-job';
 import { SecretKey } from './secret-key';
 import { MetricNames } from './training-monitoring';
+import {
+  AlertmanagerConfig, AlertmanagerConfigSpecRouteMatchersMatchType,
+} from '../imports/alertmanagerconfig-monitoring.coreos.com';
+import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
 
 /** The label every training alert carries, which the Alertmanager route matches. */
 export const ALERT_GROUP_LABEL = 'alert_group';

@@ -69,6 +69,17 @@ export interface ExperimentTrackingStageProps {
   readonly mlflowExperimentName?: string;
 }
 
+/** Validates an MLflow tracking URI. */
+function checkUri(uri: string): void {
+  const allowed = 'an http(s):// URL with a host (for example \'http://mlflow-server:5000\'), a file: URI or databricks://<profile>';
+  if (typeof uri !== 'string' || /\s/.test(uri)) v.fail('mlflow.trackingUri', uri, allowed);
+  if (/^databricks:\/\/[A-Za-z0-9._-]+$/.test(uri)) return;
+  if (/^file:(\/\/)?\/[^\s]*$/.test(uri)) return;
+  const m = /^https?:\/\/([^/:?#@]+)(:(\d+))?(\/[^\s?#]*)?$/.exec(uri);
+  if (!m) v.fail('mlflow.trackingUri', uri, allowed);
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) v.fail('mlflow.trackingUri', uri, allowed);
+}
+
 /**
  * Experiment tracking configured once and applied to every stage of a pipeline (the seed's 9.2):
  * W&B with the key from a Secret and a project per stage, and/or MLflow with a tracking URI.
@@ -114,7 +125,7 @@ export class ExperimentTracking {
     }
     const m = options.mlflow;
     if (m) {
-      ExperimentTracking.checkUri(m.trackingUri);
+      checkUri(m.trackingUri);
       if (m.experimentName !== undefined && (m.experimentName.trim() === '' || m.experimentName.length > 256)) {
         v.fail('mlflow.experimentName', m.experimentName, 'a non-empty name of at most 256 characters');
       }
@@ -139,15 +150,5 @@ export class ExperimentTracking {
       } : {}),
       ...(m ? { mlflowTrackingUri: m.trackingUri, mlflowExperimentName: m.experimentName ?? 'korean-llm-training' } : {}),
     };
-  }
-
-  private static checkUri(uri: string): void {
-    const allowed = 'an http(s):// URL with a host (for example \'http://mlflow-server:5000\'), a file: URI or databricks://<profile>';
-    if (typeof uri !== 'string' || /\s/.test(uri)) v.fail('mlflow.trackingUri', uri, allowed);
-    if (/^databricks:\/\/[A-Za-z0-9._-]+$/.test(uri)) return;
-    if (/^file:(\/\/)?\/[^\s]*$/.test(uri)) return;
-    const m = /^https?:\/\/([^/:?#@]+)(:(\d+))?(\/[^\s?#]*)?$/.exec(uri);
-    if (!m) v.fail('mlflow.trackingUri', uri, allowed);
-    if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) v.fail('mlflow.trackingUri', uri, allowed);
   }
 }

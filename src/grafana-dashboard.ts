@@ -69,8 +69,8 @@ export class TrainingDashboard extends Construct {
     const trainerPods = `group by (namespace, pod, run, stage, model) (${MetricNames.GLOBAL_STEP}{${trainer}})`;
     const onTrainer = (expr: string) => `${expr} * on (namespace, pod) group_left (run, stage, model) ${trainerPods}`;
     const gpu = `namespace="${ns}"`;
-    const panel = (id: number, title: string, expr: string, legend: string, unit: string, x: number, y: number) => ({
-      id,
+    const panel = (panelId: number, title: string, expr: string, legend: string, unit: string, x: number, y: number) => ({
+      id: panelId,
       title,
       type: 'timeseries',
       datasource: { type: 'prometheus', uid: '${datasource}' },

@@ -2,11 +2,6 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Cpu, k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import {
-  InferenceService,
-  InferenceServiceSpecPredictorModelResourcesLimits as IsvcLimit,
-  InferenceServiceSpecPredictorModelResourcesRequests as IsvcRequest,
-} from '../imports/kserve-serving.kserve.io';
 import { cores, quantity } from './_platform';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
@@ -14,6 +9,11 @@ import { LABELS, PART_OF } from './gpu-training-job';
 import { IModelServer } from './model-server';
 import { SecretKey } from './secret-key';
 import { ITrainingStorage, TrainingVolumes } from './storage';
+import {
+  InferenceService,
+  InferenceServiceSpecPredictorModelResourcesLimits as IsvcLimit,
+  InferenceServiceSpecPredictorModelResourcesRequests as IsvcRequest,
+} from '../imports/kserve-serving.kserve.io';
 
 /** The pod-template annotation holding the served model's path; `MODEL_PATH` is read from it. */
 export const MODEL_PATH_ANNOTATION = 'korean-llm/model-path';
@@ -300,9 +300,10 @@ export class VllmServer extends Construct implements IModelServer {
     };
     const output = c.storage.output.withReadOnly(true);
     const gpuResource = c.nodePool.gpuResourceName;
+    const Q = k8s.Quantity;
     const resources = {
-      requests: { [gpuResource]: k8s.Quantity.fromNumber(c.gpus), cpu: k8s.Quantity.fromString(c.cpu.amount), memory: k8s.Quantity.fromString(quantity(c.memory)) },
-      limits: { [gpuResource]: k8s.Quantity.fromNumber(c.gpus), cpu: k8s.Quantity.fromString(c.cpu.amount), memory: k8s.Quantity.fromString(quantity(c.memory)) },
+      requests: { [gpuResource]: Q.fromNumber(c.gpus), cpu: Q.fromString(c.cpu.amount), memory: Q.fromString(quantity(c.memory)) },
+      limits: { [gpuResource]: Q.fromNumber(c.gpus), cpu: Q.fromString(c.cpu.amount), memory: Q.fromString(quantity(c.memory)) },
     };
     const args = [
       '$(MODEL_PATH)',
@@ -519,6 +520,7 @@ export class KServeModelServer extends Construct implements IModelServer {
     this.servedModelName = c.servedModelName;
     this.storage = c.storage;
     const gpu = c.nodePool.gpuResourceName;
+    const memory = quantity(c.memory);
     const tolerations = c.nodePool._tolerations();
     const affinity = c.nodePool._affinity();
     const isvc = new InferenceService(this, 'Resource', {
@@ -540,8 +542,8 @@ export class KServeModelServer extends Construct implements IModelServer {
             args: [`--model_name=${c.servedModelName}`, ...(c.gpus > 1 ? [`--tensor-parallel-size=${c.gpus}`] : []), ...(props.extraArgs ?? [])],
             ...(props.hfToken ? { env: [{ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: props.hfToken.secretName, key: props.hfToken.key } } }] } : {}),
             resources: {
-              requests: { [gpu]: IsvcRequest.fromNumber(c.gpus), cpu: IsvcRequest.fromString(c.cpu.amount), memory: IsvcRequest.fromString(quantity(c.memory)) },
-              limits: { [gpu]: IsvcLimit.fromNumber(c.gpus), cpu: IsvcLimit.fromString(c.cpu.amount), memory: IsvcLimit.fromString(quantity(c.memory)) },
+              requests: { [gpu]: IsvcRequest.fromNumber(c.gpus), cpu: IsvcRequest.fromString(c.cpu.amount), memory: IsvcRequest.fromString(memory) },
+              limits: { [gpu]: IsvcLimit.fromNumber(c.gpus), cpu: IsvcLimit.fromString(c.cpu.amount), memory: IsvcLimit.fromString(memory) },
             },
           },
         },

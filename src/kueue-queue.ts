@@ -1,15 +1,15 @@
 import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ClusterQueueV1Beta2, ClusterQueueV1Beta2SpecQueueingStrategy, ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesBorrowingLimit, ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesNominalQuota, ClusterQueueV1Beta2SpecPreemptionWithinClusterQueue } from '../imports/kueue-clusterqueue-kueue.x-k8s.io';
-import { LocalQueueV1Beta2 } from '../imports/kueue-localqueue-kueue.x-k8s.io';
-import { ResourceFlavorV1Beta2 } from '../imports/kueue-resourceflavor-kueue.x-k8s.io';
-import { WorkloadPriorityClassV1Beta2 } from '../imports/kueue-workloadpriorityclass-kueue.x-k8s.io';
 import { clusterScoped, cores, namespaceOf, quantity, trainingJobsIn } from './_platform';
 import * as v from './_validate';
 import { GPU_PRODUCT_LABEL, GpuNodePool } from './gpu-node-pool';
 import { GpuTrainingJob, LABELS, PART_OF } from './gpu-training-job';
 import { KUEUE_QUEUE_LABEL, KueueOptions, Queueing } from './queueing';
+import { ClusterQueueV1Beta2, ClusterQueueV1Beta2SpecQueueingStrategy, ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesBorrowingLimit, ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesNominalQuota, ClusterQueueV1Beta2SpecPreemptionWithinClusterQueue } from '../imports/kueue-clusterqueue-kueue.x-k8s.io';
+import { LocalQueueV1Beta2 } from '../imports/kueue-localqueue-kueue.x-k8s.io';
+import { ResourceFlavorV1Beta2 } from '../imports/kueue-resourceflavor-kueue.x-k8s.io';
+import { WorkloadPriorityClassV1Beta2 } from '../imports/kueue-workloadpriorityclass-kueue.x-k8s.io';
 
 /**
  * Properties of a Kueue ResourceFlavor.
@@ -172,7 +172,9 @@ export class KueueClusterQueue extends Construct {
           ? { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...namespaces] }] }
           : {},
         queueingStrategy: (props.queueingStrategy ?? KueueQueueingStrategy.BEST_EFFORT_FIFO) as string as ClusterQueueV1Beta2SpecQueueingStrategy,
-        ...(props.preemptLowerPriority ? { preemption: { withinClusterQueue: ClusterQueueV1Beta2SpecPreemptionWithinClusterQueue.LOWER_PRIORITY } } : {}),
+        ...(props.preemptLowerPriority
+          ? { preemption: { withinClusterQueue: ClusterQueueV1Beta2SpecPreemptionWithinClusterQueue.LOWER_PRIORITY } }
+          : {}),
         resourceGroups: [{
           coveredResources: ['cpu', 'memory', this.gpuResourceName],
           flavors: [{

@@ -1,10 +1,10 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PodMonitor } from '../imports/podmonitor-monitoring.coreos.com';
-import { ServiceMonitor } from '../imports/servicemonitor-monitoring.coreos.com';
 import { namespaceOf } from './_platform';
 import * as v from './_validate';
 import { LABELS, PART_OF } from './gpu-training-job';
+import { PodMonitor } from '../imports/podmonitor-monitoring.coreos.com';
+import { ServiceMonitor } from '../imports/servicemonitor-monitoring.coreos.com';
 
 /** The value of `app.kubernetes.io/component` on the trainer's pods. */
 export const TRAINER_COMPONENT = 'trainer';

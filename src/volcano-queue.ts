@@ -1,11 +1,11 @@
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Queue, QueueSpecCapability } from '../imports/volcano-queue-scheduling.volcano.sh';
 import { clusterScoped, cores, quantity, trainingJobsIn } from './_platform';
 import * as v from './_validate';
 import { GpuTrainingJob, LABELS, PART_OF } from './gpu-training-job';
 import { Queueing, VolcanoOptions } from './queueing';
+import { Queue, QueueSpecCapability } from '../imports/volcano-queue-scheduling.volcano.sh';
 
 /**
  * Properties of a Volcano queue.

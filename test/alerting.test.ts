@@ -39,7 +39,10 @@ describe('TrainingAlerts', () => {
   test('failed job, NaN loss, plateau and no progress use the operator\'s and the trainer\'s metrics', () => {
     const chart = nsChart();
     const alerts = new TrainingAlerts(chart, 'alerts', {
-      gpuUtilizationThreshold: 30, gpuUtilizationWindow: Duration.hours(1), noProgressWindow: Duration.minutes(45), lossPlateauWindow: Duration.hours(3),
+      gpuUtilizationThreshold: 30,
+      gpuUtilizationWindow: Duration.hours(1),
+      noProgressWindow: Duration.minutes(45),
+      lossPlateauWindow: Duration.hours(3),
     });
     const rules = rulesOf(Testing.synth(chart));
     expect(rules[TrainingAlertNames.GPU_UTILIZATION_LOW].expr).toMatch(/\[1h\]\)\) .* < 30$/);

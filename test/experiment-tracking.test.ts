@@ -4,7 +4,9 @@ import { inlineSecrets, nsChart } from './util/platform';
 import { expectValid } from './util/schema';
 
 const IMAGE = 'registry.example.com/unsloth-korean:1.0.0';
-const envOf = (doc: any) => Object.fromEntries(doc.spec.pytorchReplicaSpecs.Master.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+const envOf = (doc: any) => Object.fromEntries(
+  doc.spec.pytorchReplicaSpecs.Master.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]),
+);
 
 describe('ExperimentTracking', () => {
   test('W&B and MLflow once, applied to every stage, a W&B project per stage', () => {
@@ -49,7 +51,7 @@ describe('ExperimentTracking', () => {
 
   test('fails when the MLflow URI is invalid', () => {
     for (const uri of ['mlflow-server:5000', 'http://', 'http://host:99999', 'ftp://host', 'http://a b']) {
-      expect(() => ExperimentTracking.of({ mlflow: { trackingUri: uri } })).toThrow(`'mlflow.trackingUri' must be an http(s):// URL with a host`);
+      expect(() => ExperimentTracking.of({ mlflow: { trackingUri: uri } })).toThrow('\'mlflow.trackingUri\' must be an http(s):// URL with a host');
     }
     expect(() => ExperimentTracking.of({ mlflow: { trackingUri: 'https://mlflow.example.com/api' } })).not.toThrow();
     expect(() => ExperimentTracking.of({ mlflow: { trackingUri: 'file:///output/mlruns' } })).not.toThrow();

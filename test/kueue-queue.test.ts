@@ -29,11 +29,14 @@ describe('KueueGpuQueue', () => {
     expect(cq.spec.queueingStrategy).toBe('BestEffortFIFO');
     expect(cq.spec.resourceGroups).toEqual([{
       coveredResources: ['cpu', 'memory', 'nvidia.com/gpu'],
-      flavors: [{ name: 'gpu-training', resources: [
-        { name: 'cpu', nominalQuota: '128' },
-        { name: 'memory', nominalQuota: '1024Gi' },
-        { name: 'nvidia.com/gpu', nominalQuota: 8 },
-      ] }],
+      flavors: [{
+        name: 'gpu-training',
+        resources: [
+          { name: 'cpu', nominalQuota: '128' },
+          { name: 'memory', nominalQuota: '1024Gi' },
+          { name: 'nvidia.com/gpu', nominalQuota: 8 },
+        ],
+      }],
     }]);
     const lq = find(docs, 'LocalQueue');
     expect(lq.metadata).toMatchObject({ name: 'gpu-training', namespace: 'llm-training' });
@@ -59,8 +62,15 @@ describe('KueueGpuQueue', () => {
     const chart = nsChart();
     const flavor = new KueueResourceFlavor(chart, 'f');
     const cq = new KueueClusterQueue(chart, 'cq', {
-      flavor, gpus: 4, cpu: Cpu.millis(64500), memory: Size.gibibytes(512), cohortName: 'research', gpuBorrowingLimit: 4,
-      queueingStrategy: KueueQueueingStrategy.STRICT_FIFO, preemptLowerPriority: true, namespaces: ['a', 'b'],
+      flavor,
+      gpus: 4,
+      cpu: Cpu.millis(64500),
+      memory: Size.gibibytes(512),
+      cohortName: 'research',
+      gpuBorrowingLimit: 4,
+      queueingStrategy: KueueQueueingStrategy.STRICT_FIFO,
+      preemptLowerPriority: true,
+      namespaces: ['a', 'b'],
     });
     const lq = new KueueLocalQueue(chart, 'lq', { clusterQueue: cq, name: 'team-a' });
     const pc = new KueueWorkloadPriorityClass(chart, 'pc', { name: 'urgent', value: 100, description: 'hot fixes' });

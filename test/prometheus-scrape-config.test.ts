@@ -9,7 +9,9 @@ describe('PrometheusScrapeConfig', () => {
     const chart = nsChart();
     const scrape = new PrometheusScrapeConfig(chart, 'prom');
     new CptStage(chart, 'cpt', {
-      image: 'registry.example.com/unsloth-korean:1.0.0', runId: 'r1', baseModel: BaseModel.huggingFace('org/m'),
+      image: 'registry.example.com/unsloth-korean:1.0.0',
+      runId: 'r1',
+      baseModel: BaseModel.huggingFace('org/m'),
       podAnnotations: PrometheusScrapeConfig.podAnnotations(),
     });
     const docs = Testing.synth(chart);

@@ -11,7 +11,10 @@ describe('VolcanoQueue', () => {
     const chart = nsChart();
     const queue = new VolcanoQueue(chart, 'q', { gpus: 16, cpu: Cpu.units(200), memory: Size.gibibytes(1600), weight: 2 });
     const job = new GpuTrainingJob(chart, 'job', {
-      image: IMAGE, trainerCommand: TrainerCommand.CPT, nodes: 2, gpusPerNode: 8,
+      image: IMAGE,
+      trainerCommand: TrainerCommand.CPT,
+      nodes: 2,
+      gpusPerNode: 8,
       queueing: queue.queueing({ priorityClass: 'high', minAvailable: 2, scheduleTimeout: Duration.minutes(30) }),
     });
     const docs = Testing.synth(chart);
