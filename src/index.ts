@@ -22,4 +22,4 @@ export * from './model-server';
 export * from './pipeline-kind';
 export * from './pipeline';
 export * from './korean-llm-pipeline';
-export { PyTorchJob } from '../imports/kubeflow-kubeflow.org';
+export * as kubeflow from '../imports/kubeflow-kubeflow.org';
