@@ -7,7 +7,7 @@ import {
 import { IMAGE } from './standalone-stages';
 
 /**
- * The inference server the deploy step rolls. In a real app this is an `InferenceServer` construct
+ * The inference server the deploy step rolls. In a real app this is a `VllmServer` or `KServeModelServer` construct
  * (see the platform examples); any object with these fields works.
  */
 export function vllmDeployment(name: string): IModelServer {

@@ -1,7 +1,7 @@
 /**
  * An inference server the pipeline's deploy step can roll to a newly trained model.
  *
- * `InferenceServer` (a vLLM Deployment or a KServe InferenceService) implements it; implement it
+ * `VllmServer` (a vLLM Deployment) and `KServeModelServer` (a KServe InferenceService) implement it; implement it
  * yourself to roll any other server. The deploy step patches the object named here (JSON merge
  * patch) and the pipeline's Role allows `get` and `patch` on exactly that object.
  */
