@@ -2,6 +2,8 @@
 // Stages and pipelines describe *what* they need (`TrainingWorkload`); a TrainJob renderer for
 // Kubeflow Trainer v2 can be added beside this file without touching them.
 
+import { _Toleration } from './gpu-node-pool';
+import { ClaimMount } from './storage';
 import {
   PyTorchJobSpec,
   PyTorchJobSpecPytorchReplicaSpecs,
@@ -9,8 +11,6 @@ import {
   PyTorchJobSpecPytorchReplicaSpecsTemplateSpecContainersResourcesRequests as Request,
   PyTorchJobSpecPytorchReplicaSpecsTemplateSpecVolumesEmptyDirSizeLimit as EmptyDirSize,
 } from '../imports/kubeflow-kubeflow.org';
-import { _Toleration } from './gpu-node-pool';
-import { ClaimMount } from './storage';
 
 /** The container name the Training Operator's webhook requires. */
 export const PYTORCH_CONTAINER_NAME = 'pytorch';

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import * as v from './_validate';
-import { TrainingStage, TrainingStageProps } from './training-stage';
 import { TrainerCommand } from './trainer-contract';
+import { TrainingStage, TrainingStageProps } from './training-stage';
 
 /**
  * Properties of the continued pre-training stage.

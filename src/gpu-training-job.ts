@@ -1,7 +1,6 @@
 import { ApiObject, Duration, Lazy, Names, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PyTorchJob, toJson_PyTorchJobSpec } from '../imports/kubeflow-kubeflow.org';
 import { EnvVar, renderPyTorchJobSpec, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
@@ -9,6 +8,7 @@ import { Queueing } from './queueing';
 import { SecretKey } from './secret-key';
 import { ClaimMount, ITrainingStorage } from './storage';
 import { DEFAULT_METRICS_PORT, TrainerCommand } from './trainer-contract';
+import { PyTorchJob, toJson_PyTorchJobSpec } from '../imports/kubeflow-kubeflow.org';
 
 /**
  * Restart policy of the job's replicas (how the Training Operator treats a failed pod).

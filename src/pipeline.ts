@@ -319,6 +319,11 @@ interface StepRender {
  * One task of a pipeline's DAG. Create steps with the pipeline's `add*` methods.
  */
 export class PipelineStep {
+  /** @internal */
+  public static _create(pipeline: Pipeline, name: string, renderer: () => StepRender, job?: GpuTrainingJob): PipelineStep {
+    return new PipelineStep(pipeline, name, renderer, job);
+  }
+
   /** The task's name in the DAG (also its template's name). */
   public readonly name: string;
   /** The pipeline the step belongs to. */
@@ -326,12 +331,6 @@ export class PipelineStep {
   /** The training job, for a training step. */
   public readonly job?: GpuTrainingJob;
   private readonly deps: PipelineStep[] = [];
-
-  /** @internal */
-  public static _create(pipeline: Pipeline, name: string, renderer: () => StepRender, job?: GpuTrainingJob): PipelineStep {
-    return new PipelineStep(pipeline, name, renderer, job);
-  }
-
   private readonly renderer: () => StepRender;
 
   private constructor(pipeline: Pipeline, name: string, renderer: () => StepRender, job?: GpuTrainingJob) {
@@ -688,7 +687,7 @@ export class Pipeline extends Construct {
     // requirements are ANDed by Argo, failure ones ORed.
     const success = specs.Master
       ? 'status.replicaStatuses.Master.succeeded > 0'
-      : `status.replicaStatuses.Worker.succeeded > ${Math.max(0, (manifest.spec.elasticPolicy?.minReplicas ?? 1) - 1)}`;
+      : 'status.replicaStatuses.Worker.succeeded > 0'; // Worker-only (elastic): the operator succeeds the job once a Worker succeeds
     const failure = Object.keys(specs).sort().map((t) => `status.replicaStatuses.${t}.failed > 0`).join(',');
     // The operator's longest Service name is `<job>-worker-<n>`: keep it a 63-character DNS label.
     const workers = specs.Worker?.replicas ?? 0;
@@ -719,7 +718,12 @@ export class Pipeline extends Construct {
       { name: 'tmp', mountPath: SCRATCH_MOUNTS.tmp },
       { name: 'cache', mountPath: SCRATCH_MOUNTS.cache },
       { name: 'dshm', mountPath: SCRATCH_MOUNTS.shm },
-      ...claims.map((c) => ({ name: c.volumeName, mountPath: c.mountPath, ...(c.readOnly ? { readOnly: true } : {}), ...(c.subPath ? { subPath: c.subPath } : {}) })),
+      ...claims.map((c) => ({
+        name: c.volumeName,
+        mountPath: c.mountPath,
+        ...(c.readOnly ? { readOnly: true } : {}),
+        ...(c.subPath ? { subPath: c.subPath } : {}),
+      })),
     ];
   }
 
@@ -803,14 +807,23 @@ export class Pipeline extends Construct {
     const rendered = this.steps.map((s) => ({ step: s, r: s._render() }));
     const exit = this.exitHandler();
     const claims = [this.storage.data, this.storage.output];
-    const runLabels: { [key: string]: string } = { ...this.props.podLabels, [LABELS.run]: RUN_ID, [LABELS.pipeline]: this.workflowName, [LABELS.partOf]: PART_OF };
+    const runLabels: { [key: string]: string } = {
+      ...this.props.podLabels,
+      [LABELS.run]: RUN_ID,
+      [LABELS.pipeline]: this.workflowName,
+      [LABELS.partOf]: PART_OF,
+    };
     const uid = this.props.runAsUser ?? 1000;
     return {
       entrypoint: 'main',
       serviceAccountName: this.serviceAccount.name,
       ...(this.params.size ? {
         arguments: {
-          parameters: [...this.params.values()].map((p) => ({ name: p.name, value: p.defaultValue, ...(p.description ? { description: p.description } : {}) })),
+          parameters: [...this.params.values()].map((p) => ({
+            name: p.name,
+            value: p.defaultValue,
+            ...(p.description ? { description: p.description } : {}),
+          })),
         },
       } : {}),
       ...(exit.templates.length ? { onExit: 'exit-handler' } : {}),

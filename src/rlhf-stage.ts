@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import * as v from './_validate';
-import { TrainingStage, TrainingStageProps } from './training-stage';
 import { GRPO_REWARD_FUNCTIONS, TrainerCommand } from './trainer-contract';
+import { TrainingStage, TrainingStageProps } from './training-stage';
 
 /**
  * The preference-tuning method of the RLHF stage, and the dataset format it reads.

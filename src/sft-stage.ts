@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
-import { TrainingStage, TrainingStageProps } from './training-stage';
 import { TrainerCommand } from './trainer-contract';
+import { TrainingStage, TrainingStageProps } from './training-stage';
 
 /**
  * Properties of the supervised fine-tuning stage.
