@@ -1,5 +1,6 @@
 // The registry of examples: `main.ts` synthesizes them all, the tests snapshot each one.
 import { App, Chart } from 'cdk8s';
+import { koreanLlmPlatform } from './korean-llm-platform';
 import { customPipeline, multiModelPipeline, scheduledRetraining, seedPipeline } from './pipelines';
 import { platformKServe, platformVllm } from './platform-inference';
 import { platformMonitoring, platformPlainPrometheus, platformSlack } from './platform-monitoring';
@@ -10,6 +11,7 @@ import { platformTracking } from './platform-tracking';
 import { standaloneStages, twoNodeJob } from './standalone-stages';
 
 export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
+  'korean-llm-platform': koreanLlmPlatform,
   'standalone-stages': standaloneStages,
   'two-node-job': twoNodeJob,
   'korean-llm-pipeline': seedPipeline,

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as v from './_validate';
 import { CptStage } from './cpt-stage';
+import { ExperimentTracking } from './experiment-tracking';
 import { IModelServer } from './model-server';
 import { Pipeline, PipelineProps, PipelineStep, RUN_ID } from './pipeline';
 import { KoreanBenchmark } from './pipeline-kind';
@@ -10,6 +11,7 @@ import { Queueing } from './queueing';
 import { PreferenceMethod, RewardFunction, RlhfStage } from './rlhf-stage';
 import { SecretKey } from './secret-key';
 import { SftStage } from './sft-stage';
+import { TrainerCommand } from './trainer-contract';
 import { BaseModel, TrainingHyperParameters, TrainingStage } from './training-stage';
 
 /**
@@ -237,42 +239,11 @@ export interface KoreanLlmPipelineProps extends PipelineProps {
    */
   readonly hfToken?: SecretKey;
   /**
-   * Stage props applied to every stage (for example experiment tracking:
-   * `ExperimentTracking.stageProps(...)` values such as `wandbApiKey`, `mlflowTrackingUri`).
-   * @default - the stages' defaults (W&B from the optional `wandb-secret`)
+   * Experiment tracking configured once and applied to every stage (the seed's 9.2); each stage
+   * keeps its own W&B project (`korean-llm-<stage>`) unless one project is given.
+   * @default - each stage's default: W&B from the optional Secret `wandb-secret` / `api-key`
    */
-  readonly stageDefaults?: StageTrackingOptions;
-}
-
-/**
- * Experiment tracking applied to every stage.
- */
-export interface StageTrackingOptions {
-  /**
-   * W&B key.
-   * @default - the seed's optional `wandb-secret` / `api-key`
-   */
-  readonly wandbApiKey?: SecretKey;
-  /**
-   * Turn W&B off.
-   * @default false
-   */
-  readonly disableWandb?: boolean;
-  /**
-   * Prefix of each stage's W&B project (`<prefix>-cpt`).
-   * @default 'korean-llm'
-   */
-  readonly wandbProjectPrefix?: string;
-  /**
-   * MLflow tracking URI.
-   * @default - none
-   */
-  readonly mlflowTrackingUri?: string;
-  /**
-   * MLflow experiment.
-   * @default 'korean-llm'
-   */
-  readonly mlflowExperimentName?: string;
+  readonly tracking?: ExperimentTracking;
 }
 
 /** The steps of one model's branch. */
@@ -352,8 +323,8 @@ export class KoreanLlmPipeline extends Pipeline {
       });
     }
 
-    const tracking = props.stageDefaults ?? {};
-    const common = (stage: string, m: ModelVariant) => ({
+    const common = (stage: TrainerCommand, m: ModelVariant) => ({
+      ...props.tracking?.stageProps(stage),
       image: props.image,
       storage: this.storage,
       nodePool: props.nodePool,
@@ -361,11 +332,6 @@ export class KoreanLlmPipeline extends Pipeline {
       modelName: multi ? m.name : undefined,
       modelSize: m.modelSize,
       hfToken: props.hfToken,
-      wandbApiKey: tracking.wandbApiKey,
-      disableWandb: tracking.disableWandb,
-      wandbProject: tracking.wandbProjectPrefix ? `${tracking.wandbProjectPrefix}-${stage}` : undefined,
-      mlflowTrackingUri: tracking.mlflowTrackingUri,
-      mlflowExperimentName: tracking.mlflowExperimentName,
       runAsUser: props.runAsUser,
     });
 
@@ -387,15 +353,15 @@ export class KoreanLlmPipeline extends Pipeline {
       const rlhfOpts = opt(props.rlhf, m.rlhf);
       let first = true;
       const cpt = (cptOpts.enabled ?? true)
-        ? stageStep(new CptStage(scopeOf, 'cpt', { ...common('cpt', m), ...stageProps(cptOpts), baseModel: base, dataPath: cptOpts.dataPath ?? corpus, embeddingLearningRate: cptOpts.embeddingLearningRate }), `${prefix}cpt`, first) as CptStage
+        ? stageStep(new CptStage(scopeOf, 'cpt', { ...common(TrainerCommand.CPT, m), ...stageProps(cptOpts), baseModel: base, dataPath: cptOpts.dataPath ?? corpus, embeddingLearningRate: cptOpts.embeddingLearningRate }), `${prefix}cpt`, first) as CptStage
         : undefined;
       if (cpt) first = false;
       const sft = (sftOpts.enabled ?? true)
-        ? stageStep(new SftStage(scopeOf, 'sft', { ...common('sft', m), ...stageProps(sftOpts), baseModel: base }), `${prefix}sft`, first) as SftStage
+        ? stageStep(new SftStage(scopeOf, 'sft', { ...common(TrainerCommand.SFT, m), ...stageProps(sftOpts), baseModel: base }), `${prefix}sft`, first) as SftStage
         : undefined;
       if (sft) first = false;
       const rlhf = (rlhfOpts.enabled ?? true)
-        ? stageStep(new RlhfStage(scopeOf, 'rlhf', { ...common('rlhf', m), ...stageProps(rlhfOpts), baseModel: base, method: rlhfOpts.method, beta: rlhfOpts.beta, rewardFunctions: rlhfOpts.rewardFunctions }), `${prefix}rlhf`, first) as RlhfStage
+        ? stageStep(new RlhfStage(scopeOf, 'rlhf', { ...common(TrainerCommand.RLHF, m), ...stageProps(rlhfOpts), baseModel: base, method: rlhfOpts.method, beta: rlhfOpts.beta, rewardFunctions: rlhfOpts.rewardFunctions }), `${prefix}rlhf`, first) as RlhfStage
         : undefined;
       const finalStage = rlhf ?? sft ?? cpt;
       if (!finalStage) v.fail(multi ? `models['${m.name}'] stages` : 'cpt/sft/rlhf', 'all disabled', 'at least one enabled training stage');
