@@ -1,0 +1,197 @@
+// npm run bench: synthesis speed and scale of KoreanLlmPipeline against the cdk8s floor.
+//
+//   npm run bench                                every size (1, 10, 100, 1000), both layouts, cold start
+//   BENCH_SIZES=1,10,100 BENCH_LAYOUTS=a npm run bench   a subset (BENCH_RUNS=n fixes the repetitions)
+//   BENCH_CPU_PROF=1 npm run bench               also write a .cpuprofile per configuration (os tmpdir)
+//   BENCH_COLD_START=0 npm run bench             skip the cold start
+// (the same as flags --sizes=..., --layouts=..., --runs=..., --cpu-prof, --no-cold-start when the
+// script is run with ts-node directly; projen does not pass arguments on to the task)
+//
+// Each configuration (layout x size) runs in its own child process, so that its peak RSS is its
+// own. In the child the library run (build the constructs, `app.synthYaml()`) and the floor run
+// (the same documents as bare ApiObjects, same chart layout, `app.synthYaml()`) alternate after a
+// warm-up; the figures are medians.
+
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { coldStart } from './cold-start';
+import { captureDocs, CapturedDocs, Layout, LAYOUT_NAMES, runFloor, runLibrary } from './workload';
+
+interface Result {
+  readonly layout: Layout;
+  readonly n: number;
+  readonly docs: number;
+  readonly yamlBytes: number;
+  readonly library: number[];
+  readonly floor: number[];
+  readonly libraryCpu: number[];
+  readonly floorCpu: number[];
+  readonly maxRssMb: number;
+  readonly floorCheck: string;
+}
+
+const DEFAULT_SIZES = [1, 10, 100, 1000];
+
+function runsFor(n: number): number {
+  return n <= 1 ? 15 : n <= 10 ? 9 : n <= 100 ? 5 : 3;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Wall time and CPU time (all threads of the process: the GC's helpers too) of one run, ms. */
+function timed(f: () => unknown): [number, number] {
+  const gc = (global as any).gc as (() => void) | undefined;
+  if (gc) gc();
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  f();
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return [wall, (used.user + used.system) / 1000];
+}
+
+/** Documents without null values (the floor's ApiObjects drop nulls, as every cdk8s object does). */
+function normalized(docs: any[]): string {
+  return JSON.stringify(docs, (_k, value) => (value === null ? undefined : value));
+}
+
+// ---------------------------------------------------------------------------------------------
+// child: one configuration
+
+function child(layout: Layout, n: number, runs: number): Result {
+  // the first library synthesis is the library's warm-up too
+  const { docs, yaml } = captureDocs(layout, n);
+  const floorYaml = runFloor(docs);
+  let floorCheck: string;
+  if (floorYaml === yaml) {
+    floorCheck = 'byte-identical YAML';
+  } else {
+    const { parseAllDocuments } = require('yaml') as typeof import('yaml');
+    const parse = (s: string) => parseAllDocuments(s).map((d: any) => d.toJSON());
+    floorCheck = normalized(parse(floorYaml)) === normalized(parse(yaml))
+      ? 'identical documents except null values, which a bare ApiObject drops'
+      : 'DIFFERENT documents';
+  }
+  const captured: CapturedDocs = docs;
+  // warm-up: enough iterations for the small sizes to reach optimized code
+  const warmups = n >= 1000 ? 0 : Math.max(1, Math.ceil(20 / n));
+  for (let i = 0; i < warmups; i++) {
+    runLibrary(layout, n);
+    runFloor(captured);
+  }
+  const library: [number, number][] = [];
+  const floor: [number, number][] = [];
+  for (let i = 0; i < runs; i++) {
+    // alternate which goes first, so that drift on a shared machine hits both alike
+    if (i % 2 === 0) {
+      library.push(timed(() => runLibrary(layout, n)));
+      floor.push(timed(() => runFloor(captured)));
+    } else {
+      floor.push(timed(() => runFloor(captured)));
+      library.push(timed(() => runLibrary(layout, n)));
+    }
+  }
+  return {
+    layout,
+    n,
+    docs: docs.reduce((s, c) => s + c.length, 0),
+    yamlBytes: Buffer.byteLength(yaml),
+    library: library.map((t) => t[0]),
+    floor: floor.map((t) => t[0]),
+    libraryCpu: library.map((t) => t[1]),
+    floorCpu: floor.map((t) => t[1]),
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    floorCheck,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// parent
+
+function runChild(layout: Layout, n: number, runs: number, cpuProf: string | undefined): Result {
+  const execArgv = ['--expose-gc', '--max-old-space-size=8192', '-r', 'ts-node/register/transpile-only'];
+  if (cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=synth-${layout}-${n}.cpuprofile`);
+  const r = spawnSync(process.execPath, [...execArgv, __filename, '--child', layout, String(n), String(runs)], {
+    env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', 'test', 'tsconfig.json') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`configuration ${layout}/${n} failed (exit ${r.status}, signal ${r.signal})`);
+  const last = r.stdout.trim().split('\n').pop()!;
+  return JSON.parse(last);
+}
+
+const s = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
+
+function report(r: Result, previous: Result | undefined): void {
+  const lib = median(r.library);
+  const flo = median(r.floor);
+  console.log(`layout (${r.layout}) ${LAYOUT_NAMES[r.layout]}, ${r.n} pipeline${r.n > 1 ? 's' : ''}: ${r.docs} documents, ${(r.yamlBytes / 1e6).toFixed(2)} MB of YAML`);
+  console.log(`  library: ${s(lib).padStart(9)} (median of ${r.library.length}; ${s(lib / r.n)} per pipeline)  ${Math.round(r.docs / (lib / 1000))} documents/s`);
+  console.log(`  floor:   ${s(flo).padStart(9)} (median of ${r.floor.length}; ${s(flo / r.n)} per pipeline)  ${Math.round(r.docs / (flo / 1000))} documents/s`);
+  console.log(`  CPU time: library ${s(median(r.libraryCpu))}, floor ${s(median(r.floorCpu))} (medians; process CPU time, which other load on the machine does not inflate)`);
+  console.log(`  ratio library/floor: ${(lib / flo).toFixed(2)}x (wall time; CPU time ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x)`);
+  if (previous && previous.n * 10 === r.n) {
+    const growth = (cur: number[], prev: number[]) => ((median(cur) / r.n) / (median(prev) / previous.n)).toFixed(2);
+    console.log(`  growth (time per pipeline at ${r.n} / at ${previous.n}): library ${growth(r.library, previous.library)}x, floor ${growth(r.floor, previous.floor)}x (CPU time: library ${growth(r.libraryCpu, previous.libraryCpu)}x, floor ${growth(r.floorCpu, previous.floorCpu)}x)`);
+  }
+  console.log(`  peak RSS: ${r.maxRssMb.toFixed(0)} MB (this configuration's process, library and floor runs)`);
+  console.log(`  floor output: ${r.floorCheck}`);
+}
+
+function summary(results: Result[]): void {
+  console.log('\nsummary (medians)');
+  console.log('| layout | pipelines | documents | library | floor | library/floor | library growth | floor growth | library docs/s | CPU library/floor | CPU library growth | peak RSS |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const r of results) {
+    const prev = results.find((p) => p.layout === r.layout && p.n * 10 === r.n);
+    const lib = median(r.library);
+    const flo = median(r.floor);
+    const g = (cur: number[], p: number[]) => `${((median(cur) / r.n) / (median(p) / prev!.n)).toFixed(2)}x`;
+    console.log(`| (${r.layout}) ${LAYOUT_NAMES[r.layout]} | ${r.n} | ${r.docs} | ${s(lib)} | ${s(flo)} | ${(lib / flo).toFixed(2)}x | ${prev ? g(r.library, prev.library) : '-'} | ${prev ? g(r.floor, prev.floor) : '-'} | ${Math.round(r.docs / (lib / 1000))} | ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x | ${prev ? g(r.libraryCpu, prev.libraryCpu) : '-'} | ${r.maxRssMb.toFixed(0)} MB |`);
+  }
+}
+
+function main(argv: string[]): void {
+  if (argv[0] === '--child') {
+    const [layout, n, runs] = [argv[1] as Layout, Number(argv[2]), Number(argv[3])];
+    console.log(JSON.stringify(child(layout, n, runs)));
+    return;
+  }
+  const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[`BENCH_${name.toUpperCase()}`];
+  const sizes = (opt('sizes') ?? DEFAULT_SIZES.join(',')).split(',').map(Number);
+  const layouts = (opt('layouts') ?? 'a,b').split(',') as Layout[];
+  const fixedRuns = opt('runs') ? Number(opt('runs')) : undefined;
+  const cpuProf = argv.includes('--cpu-prof') || process.env.BENCH_CPU_PROF === '1' ? fs.mkdtempSync(path.join(os.tmpdir(), 'synth-bench-prof-')) : undefined;
+
+  console.log(`synthesis benchmark: node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('each pipeline: TrainingStorage (2 NFS PersistentVolumes + 2 claims) + the seed\'s KoreanLlmPipeline on it (Workflow, ServiceAccount, Role, RoleBinding) + TrainingMonitors (2 PodMonitors, 1 ServiceMonitor) + TrainingAlerts (PrometheusRule)\n');
+  const results: Result[] = [];
+  for (const layout of layouts) {
+    for (const n of sizes) {
+      const r = runChild(layout, n, fixedRuns ?? runsFor(n), cpuProf);
+      report(r, results.find((p) => p.layout === layout && p.n * 10 === n));
+      results.push(r);
+    }
+    console.log('');
+  }
+  summary(results);
+
+  if (!argv.includes('--no-cold-start') && process.env.BENCH_COLD_START !== '0') {
+    const { results: cold, how } = coldStart(5);
+    console.log(`\ncold start (a fresh \`node -e "require(...)"\`, median of 5; the package from ${how})`);
+    const base = cold[0].medianMs;
+    for (const c of cold) {
+      console.log(`  ${c.label.padEnd(32)} ${s(c.medianMs).padStart(9)}${c === cold[0] ? '' : `  (+${s(c.medianMs - base)} over bare node)`}`);
+    }
+  }
+  if (cpuProf) console.log(`\nCPU profiles: ${cpuProf}`);
+}
+
+main(process.argv.slice(2));

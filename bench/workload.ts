@@ -1,0 +1,98 @@
+// The benchmark's workload: N pipelines (storage + KoreanLlmPipeline + monitoring) in one of two
+// layouts, and the "floor": the very same documents emitted through bare cdk8s ApiObjects.
+
+import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
+import { vllmDeployment } from '../examples/pipelines';
+import { IMAGE } from '../examples/standalone-stages';
+import { GpuNodePool, KoreanBenchmark, KoreanLlmPipeline, PreferenceMethod, SecretKey } from '../src';
+import { TrainingAlerts } from '../src/alerting';
+import { TrainingMonitors } from '../src/training-monitoring';
+import { TrainingStorage, VolumeSource } from '../src/training-storage';
+
+/** (a) every pipeline in one chart; (b) one chart per pipeline. */
+export type Layout = 'a' | 'b';
+
+export const LAYOUT_NAMES: Record<Layout, string> = {
+  a: 'one chart',
+  b: 'chart per pipeline',
+};
+
+/** One pipeline of the benchmark: its storage, the seed's full pipeline using it, its monitoring. */
+function addPipeline(scope: Chart, i: number): void {
+  const p = `p${i}`;
+  const storage = new TrainingStorage(scope, `${p}-storage`, {
+    source: VolumeSource.nfs('nfs.example.internal', `/exports/${p}/data`, { mountOptions: ['nfsvers=4.1', 'hard'] }),
+    data: { claimName: `${p}-data-pvc` },
+    output: { claimName: `${p}-output-pvc`, source: VolumeSource.nfs('nfs.example.internal', `/exports/${p}/output`) },
+  });
+  new KoreanLlmPipeline(scope, `${p}-training`, {
+    name: `${p}-training`,
+    image: IMAGE,
+    baseModel: 'unsloth/Qwen2.5-7B-bnb-4bit',
+    modelSize: '7B',
+    storage,
+    nodePool: GpuNodePool.seedDefault(),
+    cpt: { gpusPerNode: 4 },
+    sft: { gpusPerNode: 2 },
+    rlhf: { gpusPerNode: 2, method: PreferenceMethod.DPO },
+    evaluation: { benchmarks: KoreanBenchmark.defaults(), minScore: 0.55 },
+    server: vllmDeployment(`${p}-inference-server`),
+    slackWebhook: SecretKey.of('slack-webhook', 'url'),
+  });
+  new TrainingMonitors(scope, `${p}-monitors`);
+  new TrainingAlerts(scope, `${p}-alerts`);
+}
+
+/** Builds the library's constructs for N pipelines in a layout (nothing is synthesized yet). */
+export function buildLibrary(layout: Layout, n: number): App {
+  const app = new App();
+  if (layout === 'a') {
+    const chart = new Chart(app, 'bench', { namespace: 'llm-training', disableResourceNameHashes: true });
+    for (let i = 0; i < n; i++) addPipeline(chart, i);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const chart = new Chart(app, `bench-${i}`, { namespace: `llm-training-${i}`, disableResourceNameHashes: true });
+      addPipeline(chart, i);
+    }
+  }
+  return app;
+}
+
+/** The documents of each chart, as the library produced them (the floor's input). */
+export type CapturedDocs = any[][];
+
+/** Synthesizes the library once and keeps every chart's JSON documents. */
+export function captureDocs(layout: Layout, n: number): { docs: CapturedDocs; yaml: string } {
+  const app = buildLibrary(layout, n);
+  const yaml = app.synthYaml();
+  // synthYaml has validated and resolved the app: each chart's toJson() is now what it emitted
+  const docs = app.charts.map((c) => c.toJson());
+  return { docs: JSON.parse(JSON.stringify(docs)), yaml };
+}
+
+/**
+ * The floor: the same documents in the same chart layout, as bare ApiObjects (no construct logic).
+ * A document without `metadata.name` (the Workflow, which has a `generateName`) needs the same
+ * JSON patch the library uses, or cdk8s would name it.
+ */
+export function buildFloor(docs: CapturedDocs): App {
+  const app = new App();
+  docs.forEach((chartDocs, c) => {
+    const chart = new Chart(app, `floor-${c}`);
+    chartDocs.forEach((doc, j) => {
+      const obj = new ApiObject(chart, `o${j}`, doc);
+      if (doc.metadata?.name === undefined) obj.addJsonPatch(JsonPatch.remove('/metadata/name'));
+    });
+  });
+  return app;
+}
+
+/** The library run, as `cdk8s synth` does it: build the constructs, produce the YAML. */
+export function runLibrary(layout: Layout, n: number): string {
+  return buildLibrary(layout, n).synthYaml();
+}
+
+/** The floor run: build the ApiObjects, produce the YAML. */
+export function runFloor(docs: CapturedDocs): string {
+  return buildFloor(docs).synthYaml();
+}
