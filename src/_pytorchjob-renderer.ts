@@ -173,3 +173,21 @@ export function renderPyTorchJobSpec(w: TrainingWorkload): PyTorchJobSpec {
     },
   };
 }
+
+/**
+ * A rendered spec as JSON: the quantity classes unwrapped, undefined values dropped. The renderer
+ * writes every field under its JSON name, so this is what the generated `toJson_PyTorchJobSpec`
+ * returns for it, without that function's object spread per key (quadratic in the keys of every
+ * object): the generated mapping was a third of the time spent producing a stage's manifest.
+ */
+export function pyTorchJobSpecToJson(value: any): any {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(pyTorchJobSpecToJson);
+  // Limit, Request and EmptyDirSize wrap a number or string
+  if (value.constructor !== Object) return value.value;
+  const json: any = {};
+  for (const key of Object.keys(value)) {
+    if (value[key] !== undefined) json[key] = pyTorchJobSpecToJson(value[key]);
+  }
+  return json;
+}

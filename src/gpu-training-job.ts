@@ -1,14 +1,14 @@
 import { ApiObject, Duration, Lazy, Names, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { EnvVar, renderPyTorchJobSpec, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorchjob-renderer';
+import { EnvVar, pyTorchJobSpecToJson, renderPyTorchJobSpec, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
 import { Queueing } from './queueing';
 import { SecretKey } from './secret-key';
 import { ClaimMount, ITrainingStorage } from './storage';
 import { DEFAULT_METRICS_PORT, TrainerCommand } from './trainer-contract';
-import { PyTorchJob, toJson_PyTorchJobSpec } from '../imports/kubeflow-kubeflow.org';
+import { PyTorchJob } from '../imports/kubeflow-kubeflow.org';
 
 /**
  * Restart policy of the job's replicas (how the Training Operator treats a failed pod).
@@ -371,7 +371,7 @@ export class GpuTrainingJob extends Construct {
         labels: { ...props.labels, [LABELS.partOf]: PART_OF, ...this.queueing._render(this.gangSize).labels },
         annotations: { ...props.annotations },
       },
-      spec: Lazy.any({ produce: () => toJson_PyTorchJobSpec(renderPyTorchJobSpec(this.workload())) }),
+      spec: Lazy.any({ produce: () => pyTorchJobSpecToJson(renderPyTorchJobSpec(this.workload())) }),
     });
     let resource = create(props.name);
     if (!props.name && resource.name.length > 52) {
