@@ -43,10 +43,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Wall time and CPU time (all threads of the process: the GC's helpers too) of one run, ms. */
+/**
+ * Wall time and CPU time (all threads of the process: the GC's helpers too) of one run, ms.
+ * No forced GC between runs: a full `gc()` before each run added some 20-40 ms to the next run
+ * (cold caches and a shrunken heap), which swamped the sizes 1 and 10; garbage left by one run is
+ * collected in the runs that follow, which the medians absorb.
+ */
 function timed(f: () => unknown): [number, number] {
-  const gc = (global as any).gc as (() => void) | undefined;
-  if (gc) gc();
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   f();
@@ -114,7 +117,7 @@ function child(layout: Layout, n: number, runs: number): Result {
 // parent
 
 function runChild(layout: Layout, n: number, runs: number, cpuProf: string | undefined): Result {
-  const execArgv = ['--expose-gc', '--max-old-space-size=8192', '-r', 'ts-node/register/transpile-only'];
+  const execArgv = ['--max-old-space-size=8192', '-r', 'ts-node/register/transpile-only'];
   if (cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=synth-${layout}-${n}.cpuprofile`);
   const r = spawnSync(process.execPath, [...execArgv, __filename, '--child', layout, String(n), String(runs)], {
     env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', 'test', 'tsconfig.json') },
