@@ -469,11 +469,13 @@ export class GpuTrainingJob extends Construct {
       v.fail('restartPolicy', policy, 'RestartPolicy.NEVER inside a pipeline: with OnFailure/Always a failed container restarts in place and the pod never reaches phase Failed, so the step cannot see the failure; with ExitCode the failed pod is counted before the operator recreates it, failing the step while the job goes on. The pipeline retries with a new job that resumes from the last checkpoint instead');
     }
     this.embedding = context;
-    // Keep the object out of the chart's output: it lives on only as the embedded manifest.
-    // Removal happens at synthesis so that `ApiObject.of(job)` still works until then.
+    // Keep the job out of the chart's output: it lives on only as the manifest the pipeline embeds.
+    // The whole subtree leaves the construct tree at synthesis (not before, so that later
+    // `add*` calls and `ApiObject.of(job)` patches still reach the manifest): cdk8s re-walks the
+    // whole app for every chart it synthesizes, and a detached subtree costs nothing there.
     this.node.addValidation({
       validate: () => {
-        this.node.tryRemoveChild('Resource');
+        this.node.scope?.node.tryRemoveChild(this.node.id);
         return [];
       },
     });

@@ -1,4 +1,4 @@
-import { ApiObject, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SCRATCH_MOUNTS } from './_pytorchjob-renderer';
@@ -387,7 +387,7 @@ export class Pipeline extends Construct {
   /** The workflow's generateName prefix, or the template's / cron workflow's name. */
   public readonly workflowName: string;
   /** The ServiceAccount the workflow's pods run as. */
-  public readonly serviceAccount: kplus.ServiceAccount;
+  public readonly serviceAccountName: string;
   /** The data and output volumes. */
   public readonly storage: ITrainingStorage;
   /** The default image of container steps. */
@@ -399,8 +399,7 @@ export class Pipeline extends Construct {
   private readonly steps: PipelineStep[] = [];
   private readonly params = new Map<string, PipelineParameter>();
   private readonly resource: ApiObject;
-  private readonly role: kplus.Role;
-  private readonly allowed = new Set<string>();
+  private readonly rules = new Map<string, { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>();
 
   public constructor(scope: Construct, id: string, props: PipelineProps) {
     super(scope, id);
@@ -423,9 +422,16 @@ export class Pipeline extends Construct {
     // Least privilege, grown by the steps (no wildcards): the executor reports outputs through
     // WorkflowTaskResults (Argo >= 3.4); training steps manage PyTorchJobs; a deploy step patches
     // exactly its server.
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { automountToken: true });
-    this.role = new kplus.Role(this, 'Role');
-    new kplus.RoleBinding(this, 'RoleBinding', { role: this.role }).addSubjects(this.serviceAccount);
+    // (Plain ApiObjects rather than cdk8s-plus wrappers: one construct per document keeps synthesis
+    // of many charts fast, see the benchmark in the README.)
+    const sa = new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { automountServiceAccountToken: true });
+    this.serviceAccountName = sa.name;
+    const role = new kplus.k8s.KubeRole(this, 'Role', { rules: Lazy.any({ produce: () => [...this.rules.values()] }) as any });
+    const namespace = Chart.of(this).namespace;
+    new kplus.k8s.KubeRoleBinding(this, 'RoleBinding', {
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
+      subjects: [{ apiGroup: '', kind: 'ServiceAccount', name: sa.name, ...(namespace ? { namespace } : {}) }],
+    });
     this.allowOnce(['create', 'patch'], { apiGroup: 'argoproj.io', resourceType: 'workflowtaskresults' });
 
     const isCron = this.kind.kind === 'CronWorkflow';
@@ -816,7 +822,7 @@ export class Pipeline extends Construct {
     const uid = this.props.runAsUser ?? 1000;
     return {
       entrypoint: 'main',
-      serviceAccountName: this.serviceAccount.name,
+      serviceAccountName: this.serviceAccountName,
       ...(this.params.size ? {
         arguments: {
           parameters: [...this.params.values()].map((p) => ({
@@ -860,11 +866,15 @@ export class Pipeline extends Construct {
     };
   }
 
-  private allowOnce(verbs: string[], resource: kplus.IApiResource): void {
+  private allowOnce(verbs: string[], resource: { apiGroup: string; resourceType: string; resourceName?: string }): void {
     const key = `${resource.apiGroup}/${resource.resourceType}/${resource.resourceName ?? ''}`;
-    if (this.allowed.has(key)) return;
-    this.allowed.add(key);
-    this.role.allow(verbs, resource);
+    if (this.rules.has(key)) return;
+    this.rules.set(key, {
+      apiGroups: [resource.apiGroup],
+      resources: [resource.resourceType],
+      verbs: [...verbs],
+      ...(resource.resourceName ? { resourceNames: [resource.resourceName] } : {}),
+    });
   }
 
   private validateDag(): string[] {
