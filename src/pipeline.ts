@@ -351,6 +351,11 @@ export class PipelineStep {
     }
   }
 
+  /** @internal the number of dependencies (they are only ever added) */
+  public get _dependencyCount(): number {
+    return this.deps.length;
+  }
+
   /** The steps this one waits for (a copy). */
   public get dependencies(): PipelineStep[] {
     return [...this.deps];
@@ -399,6 +404,7 @@ export class Pipeline extends Construct {
   private readonly steps: PipelineStep[] = [];
   private readonly params = new Map<string, PipelineParameter>();
   private readonly resource: ApiObject;
+  private dagCheck?: { key: string; errors: string[] };
   private readonly rules = new Map<string, { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>();
 
   public constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -877,7 +883,17 @@ export class Pipeline extends Construct {
     });
   }
 
+  /**
+   * The DAG's errors, computed again only when a step or dependency was added: cdk8s validates the
+   * whole app once for every chart it synthesizes, and the DAG does not change in between.
+   */
   private validateDag(): string[] {
+    const key = `${this.steps.length}/${this.steps.reduce((n, s) => n + s._dependencyCount, 0)}`;
+    if (this.dagCheck?.key !== key) this.dagCheck = { key, errors: this.checkDag() };
+    return this.dagCheck.errors;
+  }
+
+  private checkDag(): string[] {
     if (this.steps.length === 0) return [`pipeline ${this.node.path} has no steps: add at least one with addStage, addContainerStep, addEvaluation or addDeployment`];
     const errors: string[] = [];
     // cycles: depth-first search over the dependency edges
