@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { namespaceOf } from './_platform';
 import * as v from './_validate';
@@ -6,9 +6,12 @@ import { LABELS, PART_OF } from './gpu-training-job';
 import { SecretKey } from './secret-key';
 import { MetricNames } from './training-monitoring';
 import {
-  AlertmanagerConfig, AlertmanagerConfigSpecRouteMatchersMatchType,
+  AlertmanagerConfig, AlertmanagerConfigProps, AlertmanagerConfigSpecRouteMatchersMatchType,
 } from '../imports/alertmanagerconfig-monitoring.coreos.com';
-import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
+import { PrometheusRule, PrometheusRuleProps, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
+
+/** The name of the Slack receiver of `SlackAlerts`. */
+const SLACK_RECEIVER = 'slack';
 
 /** The label every training alert carries, which the Alertmanager route matches. */
 export const ALERT_GROUP_LABEL = 'alert_group';
@@ -76,6 +79,14 @@ interface AlertRule {
   readonly description: string;
 }
 
+/** What `TrainingAlerts` computes before it creates its PrometheusRule. */
+interface AlertsPlan {
+  readonly props: PrometheusRuleProps;
+  readonly rules: AlertRule[];
+  readonly namespace: string;
+  readonly threshold: number;
+}
+
 function promDuration(prop: string, d: Duration): string {
   v.positiveDuration(prop, d);
   const s = v.seconds(d);
@@ -103,31 +114,25 @@ function promDuration(prop: string, d: Duration): string {
  *
  * The seed's monitor script compares `value < "50"` as strings and polls every 5 minutes; these
  * rules are evaluated by Prometheus itself.
+ *
+ * The construct is the PrometheusRule API object itself (no wrapper construct).
  */
-export class TrainingAlerts extends Construct {
-  /** The namespace the alerts are about. */
-  public readonly trainingNamespace: string;
-  /** The GPU utilisation threshold, percent. */
-  public readonly gpuUtilizationThreshold: number;
-  private readonly rules: AlertRule[];
-
-  public constructor(scope: Construct, id: string, props: TrainingAlertsProps = {}) {
-    super(scope, id);
+export class TrainingAlerts extends ApiObject {
+  /** The PrometheusRule's props and the alerting rules, after validating the construct's props. */
+  private static plan(scope: Construct, props: TrainingAlertsProps): AlertsPlan {
     const threshold = props.gpuUtilizationThreshold ?? 50;
     v.numberIn('gpuUtilizationThreshold', threshold, 0, 100);
-    const ns = props.trainingNamespace ?? namespaceOf(this);
+    const ns = props.trainingNamespace ?? namespaceOf(scope);
     if (ns === undefined) v.fail('trainingNamespace', 'undefined', 'a namespace (set it or give the chart a namespace)');
     v.dns1123Label('trainingNamespace', ns);
     for (const [k, value] of Object.entries(props.labels ?? {})) v.labelValue(`labels['${k}']`, value);
     const utilWindow = promDuration('gpuUtilizationWindow', props.gpuUtilizationWindow ?? Duration.minutes(30));
     const progressWindow = promDuration('noProgressWindow', props.noProgressWindow ?? Duration.minutes(30));
     const plateauWindow = promDuration('lossPlateauWindow', props.lossPlateauWindow ?? Duration.hours(2));
-    this.trainingNamespace = ns;
-    this.gpuUtilizationThreshold = threshold;
 
     const sel = `namespace="${ns}"`;
     const trainerPods = `group by (namespace, pod, run, stage, model) (${MetricNames.GLOBAL_STEP}{${sel}})`;
-    this.rules = [
+    const rules: AlertRule[] = [
       {
         alert: TrainingAlertNames.GPU_UTILIZATION_LOW,
         expr: `avg by (namespace, pod) (avg_over_time(${MetricNames.GPU_UTIL}{${sel}}[${utilWindow}])) * on (namespace, pod) group_left (run, stage, model) ${trainerPods} < ${threshold}`,
@@ -172,12 +177,12 @@ export class TrainingAlerts extends Construct {
       },
     ];
 
-    new PrometheusRule(this, 'Resource', {
+    const ruleProps: PrometheusRuleProps = {
       metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
       spec: {
         groups: [{
           name: 'korean-llm-training',
-          rules: this.rules.map((r) => ({
+          rules: rules.map((r) => ({
             alert: r.alert,
             expr: PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr),
             for: r.for,
@@ -186,7 +191,27 @@ export class TrainingAlerts extends Construct {
           })),
         }],
       },
-    });
+    };
+    return { props: ruleProps, rules, namespace: ns, threshold };
+  }
+
+  /** The namespace the alerts are about. */
+  public readonly trainingNamespace: string;
+  /** The GPU utilisation threshold, percent. */
+  public readonly gpuUtilizationThreshold: number;
+  private readonly rules: AlertRule[];
+
+  public constructor(scope: Construct, id: string, props: TrainingAlertsProps = {}) {
+    const plan = TrainingAlerts.plan(scope, props);
+    super(scope, id, { ...PrometheusRule.GVK, ...plan.props });
+    this.trainingNamespace = plan.namespace;
+    this.gpuUtilizationThreshold = plan.threshold;
+    this.rules = plan.rules;
+  }
+
+  /** The manifest, rendered as the generated `PrometheusRule` class renders it. */
+  public override toJson(): any {
+    return PrometheusRule.manifest(super.toJson());
   }
 
   /** The names of the alerts (a copy). */
@@ -245,13 +270,12 @@ export interface SlackAlertsProps {
  *
  * The Prometheus Operator adds a `namespace="<this namespace>"` matcher to the route, so only
  * alerts of the chart's namespace reach it (which the training alerts are).
+ *
+ * The construct is the AlertmanagerConfig API object itself (no wrapper construct).
  */
-export class SlackAlerts extends Construct {
-  /** The receiver's name. */
-  public readonly receiverName: string;
-
-  public constructor(scope: Construct, id: string, props: SlackAlertsProps) {
-    super(scope, id);
+export class SlackAlerts extends ApiObject {
+  /** The AlertmanagerConfig's props, after validating the construct's. */
+  private static propsOf(props: SlackAlertsProps): AlertmanagerConfigProps {
     if (!(props.webhookUrl instanceof SecretKey)) v.fail('webhookUrl', String(props.webhookUrl), 'a SecretKey (the URL is read from a Secret, never inline)');
     if (props.channel !== undefined && !/^[#@]?[a-z0-9][a-z0-9._-]{0,79}$/.test(props.channel)) {
       v.fail('channel', props.channel, 'a Slack channel name such as \'#llm-training\'');
@@ -259,12 +283,11 @@ export class SlackAlerts extends Construct {
     for (const [k, value] of Object.entries(props.labels ?? {})) v.labelValue(`labels['${k}']`, value);
     const groupWait = promDuration('groupWait', props.groupWait ?? Duration.seconds(30));
     const repeat = promDuration('repeatInterval', props.repeatInterval ?? Duration.hours(4));
-    this.receiverName = 'slack';
-    new AlertmanagerConfig(this, 'Resource', {
+    return {
       metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
       spec: {
         route: {
-          receiver: this.receiverName,
+          receiver: SLACK_RECEIVER,
           matchers: [{ name: ALERT_GROUP_LABEL, value: ALERT_GROUP, matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_EQUALS }],
           groupBy: ['alertname', 'run', 'stage'],
           groupWait,
@@ -272,7 +295,7 @@ export class SlackAlerts extends Construct {
           repeatInterval: repeat,
         },
         receivers: [{
-          name: this.receiverName,
+          name: SLACK_RECEIVER,
           slackConfigs: [{
             apiUrl: { name: props.webhookUrl.secretName, key: props.webhookUrl.key },
             ...(props.channel ? { channel: props.channel } : {}),
@@ -282,6 +305,19 @@ export class SlackAlerts extends Construct {
           }],
         }],
       },
-    });
+    };
+  }
+
+  /** The receiver's name. */
+  public readonly receiverName: string;
+
+  public constructor(scope: Construct, id: string, props: SlackAlertsProps) {
+    super(scope, id, { ...AlertmanagerConfig.GVK, ...SlackAlerts.propsOf(props) });
+    this.receiverName = SLACK_RECEIVER;
+  }
+
+  /** The manifest, rendered as the generated `AlertmanagerConfig` class renders it. */
+  public override toJson(): any {
+    return AlertmanagerConfig.manifest(super.toJson());
   }
 }

@@ -1,10 +1,10 @@
-import { Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { namespaceOf } from './_platform';
 import * as v from './_validate';
 import { LABELS, PART_OF } from './gpu-training-job';
-import { PodMonitor } from '../imports/podmonitor-monitoring.coreos.com';
-import { ServiceMonitor } from '../imports/servicemonitor-monitoring.coreos.com';
+import { PodMonitor, PodMonitorProps } from '../imports/podmonitor-monitoring.coreos.com';
+import { ServiceMonitor, ServiceMonitorProps } from '../imports/servicemonitor-monitoring.coreos.com';
 
 /** The value of `app.kubernetes.io/component` on the trainer's pods. */
 export const TRAINER_COMPONENT = 'trainer';
@@ -85,26 +85,41 @@ export interface TrainerPodMonitorProps extends MonitorOptions {
  * serves `training_loss`, `learning_rate`, `tokens_per_second`, `global_step` and `epoch`, labelled
  * `run`, `stage` and `model`). Prometheus adds the `namespace` and `pod` target labels, which the
  * GPU alerts join on.
+ *
+ * The construct is the PodMonitor API object itself (no wrapper construct).
  */
-export class TrainerPodMonitor extends Construct {
+export class TrainerPodMonitor extends ApiObject {
+  /** The PodMonitor's props, after validating the construct's. */
+  private static propsOf(props: TrainerPodMonitorProps): PodMonitorProps {
+    for (const n of props.namespaces ?? []) v.dns1123Label('namespaces[]', n);
+    const portName = props.portName ?? 'metrics';
+    v.dns1123Label('portName', portName, 15);
+    return {
+      metadata: { labels: monitorLabels(props.labels) },
+      spec: {
+        selector: { matchLabels: trainerSelector() },
+        ...(props.namespaces ? { namespaceSelector: { matchNames: [...props.namespaces] } } : {}),
+        podMetricsEndpoints: [{ port: portName, path: '/metrics', interval: interval('interval', props.interval) }],
+      },
+    };
+  }
+
   /** The labels the monitor selects pods by. */
   public readonly selector: { [key: string]: string };
 
   public constructor(scope: Construct, id: string, props: TrainerPodMonitorProps = {}) {
-    super(scope, id);
-    for (const n of props.namespaces ?? []) v.dns1123Label('namespaces[]', n);
-    const portName = props.portName ?? 'metrics';
-    v.dns1123Label('portName', portName, 15);
-    this.selector = { [LABELS.partOf]: PART_OF, [LABELS.component]: TRAINER_COMPONENT };
-    new PodMonitor(this, 'Resource', {
-      metadata: { labels: monitorLabels(props.labels) },
-      spec: {
-        selector: { matchLabels: { ...this.selector } },
-        ...(props.namespaces ? { namespaceSelector: { matchNames: [...props.namespaces] } } : {}),
-        podMetricsEndpoints: [{ port: portName, path: '/metrics', interval: interval('interval', props.interval) }],
-      },
-    });
+    super(scope, id, { ...PodMonitor.GVK, ...TrainerPodMonitor.propsOf(props) });
+    this.selector = trainerSelector();
   }
+
+  /** The manifest, rendered as the generated `PodMonitor` class renders it. */
+  public override toJson(): any {
+    return PodMonitor.manifest(super.toJson());
+  }
+}
+
+function trainerSelector(): { [key: string]: string } {
+  return { [LABELS.partOf]: PART_OF, [LABELS.component]: TRAINER_COMPONENT };
 }
 
 /**
@@ -137,28 +152,40 @@ export interface DcgmExporterMonitorProps extends MonitorOptions {
  * own pod and namespace (renaming the GPU holder's to `exported_pod`), and no alert could tell which
  * training pod a GPU belongs to. (If the GPU Operator's own ServiceMonitor is enabled, turn one of
  * the two off, or the GPUs are scraped twice.)
+ *
+ * The construct is the ServiceMonitor API object itself (no wrapper construct).
  */
-export class DcgmExporterMonitor extends Construct {
-  /** The namespace dcgm-exporter runs in. */
-  public readonly exporterNamespace: string;
-
-  public constructor(scope: Construct, id: string, props: DcgmExporterMonitorProps = {}) {
-    super(scope, id);
-    this.exporterNamespace = props.exporterNamespace ?? 'gpu-operator';
-    v.dns1123Label('exporterNamespace', this.exporterNamespace);
+export class DcgmExporterMonitor extends ApiObject {
+  /** The ServiceMonitor's props, after validating the construct's. */
+  private static propsOf(props: DcgmExporterMonitorProps): ServiceMonitorProps {
+    const exporterNamespace = props.exporterNamespace ?? 'gpu-operator';
+    v.dns1123Label('exporterNamespace', exporterNamespace);
     const selector = props.selector ?? { app: 'nvidia-dcgm-exporter' };
     if (Object.keys(selector).length === 0) v.fail('selector', '{}', 'at least one label (an empty selector would scrape every Service)');
     for (const [k, value] of Object.entries(selector)) v.labelValue(`selector['${k}']`, value);
     const portName = props.portName ?? 'gpu-metrics';
     v.dns1123Label('portName', portName);
-    new ServiceMonitor(this, 'Resource', {
+    return {
       metadata: { labels: monitorLabels(props.labels) },
       spec: {
         selector: { matchLabels: { ...selector } },
-        namespaceSelector: { matchNames: [this.exporterNamespace] },
+        namespaceSelector: { matchNames: [exporterNamespace] },
         endpoints: [{ port: portName, path: '/metrics', interval: interval('interval', props.interval), honorLabels: true }],
       },
-    });
+    };
+  }
+
+  /** The namespace dcgm-exporter runs in. */
+  public readonly exporterNamespace: string;
+
+  public constructor(scope: Construct, id: string, props: DcgmExporterMonitorProps = {}) {
+    super(scope, id, { ...ServiceMonitor.GVK, ...DcgmExporterMonitor.propsOf(props) });
+    this.exporterNamespace = props.exporterNamespace ?? 'gpu-operator';
+  }
+
+  /** The manifest, rendered as the generated `ServiceMonitor` class renders it. */
+  public override toJson(): any {
+    return ServiceMonitor.manifest(super.toJson());
   }
 }
 
@@ -187,28 +214,40 @@ export interface TrainingOperatorMonitorProps extends MonitorOptions {
  * A PodMonitor (monitoring.coreos.com/v1) for the Kubeflow Training Operator's own metrics
  * (`training_operator_jobs_created_total`, `..._successful_total`, `..._failed_total`,
  * `..._restarted_total`, labelled `job_namespace` and `framework`), which the failed-job alert uses.
+ *
+ * The construct is the PodMonitor API object itself (no wrapper construct).
  */
-export class TrainingOperatorMonitor extends Construct {
-  /** The namespace the Training Operator runs in. */
-  public readonly operatorNamespace: string;
-
-  public constructor(scope: Construct, id: string, props: TrainingOperatorMonitorProps = {}) {
-    super(scope, id);
-    this.operatorNamespace = props.operatorNamespace ?? 'kubeflow';
-    v.dns1123Label('operatorNamespace', this.operatorNamespace);
+export class TrainingOperatorMonitor extends ApiObject {
+  /** The PodMonitor's props, after validating the construct's. */
+  private static propsOf(props: TrainingOperatorMonitorProps): PodMonitorProps {
+    const operatorNamespace = props.operatorNamespace ?? 'kubeflow';
+    v.dns1123Label('operatorNamespace', operatorNamespace);
     const selector = props.selector ?? { 'control-plane': 'kubeflow-training-operator' };
     if (Object.keys(selector).length === 0) v.fail('selector', '{}', 'at least one label (an empty selector would scrape every pod)');
     for (const [k, value] of Object.entries(selector)) v.labelValue(`selector['${k}']`, value);
     const port = props.port ?? 8080;
     if (!Number.isInteger(port) || port < 1 || port > 65535) v.fail('port', port, 'an integer from 1 to 65535');
-    new PodMonitor(this, 'Resource', {
+    return {
       metadata: { labels: monitorLabels(props.labels) },
       spec: {
         selector: { matchLabels: { ...selector } },
-        namespaceSelector: { matchNames: [this.operatorNamespace] },
+        namespaceSelector: { matchNames: [operatorNamespace] },
         podMetricsEndpoints: [{ portNumber: port, path: '/metrics', interval: interval('interval', props.interval) }],
       },
-    });
+    };
+  }
+
+  /** The namespace the Training Operator runs in. */
+  public readonly operatorNamespace: string;
+
+  public constructor(scope: Construct, id: string, props: TrainingOperatorMonitorProps = {}) {
+    super(scope, id, { ...PodMonitor.GVK, ...TrainingOperatorMonitor.propsOf(props) });
+    this.operatorNamespace = props.operatorNamespace ?? 'kubeflow';
+  }
+
+  /** The manifest, rendered as the generated `PodMonitor` class renders it. */
+  public override toJson(): any {
+    return PodMonitor.manifest(super.toJson());
   }
 }
 

@@ -1,5 +1,5 @@
-import { Chart, JsonPatch, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { ApiObject, Chart, JsonPatch, Size } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { quantity } from './_platform';
 import * as v from './_validate';
@@ -122,17 +122,29 @@ export interface TrainingVolumeProps {
   readonly reclaimPolicy?: VolumeReclaimPolicy;
 }
 
+const READ_WRITE_MANY = 'ReadWriteMany';
+const FILE_SYSTEM = 'Filesystem';
+
 /**
  * One ReadWriteMany volume: a claim (and, for NFS, the PersistentVolume it binds to), or a
  * reference to an existing claim. Its primary object (child `Resource`) is the claim.
+ *
+ * The claim and the PersistentVolume are plain API objects (children `Resource` and `Volume`),
+ * so each emitted document is exactly one construct.
  */
 export class TrainingVolume extends Construct {
   /** The claim's name. */
   public readonly claimName: string;
-  /** The claim, unless the source is an existing claim. */
-  public readonly claim?: kplus.PersistentVolumeClaim;
-  /** The PersistentVolume, for an NFS source. */
-  public readonly volume?: kplus.PersistentVolume;
+  /**
+   * The claim (a `v1` PersistentVolumeClaim API object, child `Resource`), unless the source is an
+   * existing claim. Patch or label it like any `ApiObject`.
+   */
+  public readonly claim?: ApiObject;
+  /**
+   * The PersistentVolume (a `v1` PersistentVolume API object, child `Volume`, cluster-scoped), for
+   * an NFS source.
+   */
+  public readonly volume?: ApiObject;
 
   public constructor(scope: Construct, id: string, props: TrainingVolumeProps) {
     super(scope, id);
@@ -145,67 +157,45 @@ export class TrainingVolume extends Construct {
     if (props.size === undefined) v.fail('size', 'undefined', 'a size greater than zero (for example Size.tebibytes(10))');
     v.positiveSize('size', props.size);
     this.claimName = props.claimName;
-    const namespace = Chart.of(this).namespace ?? 'default';
+    const size = props.size;
     const nfs = src._nfs();
+    let volumeName: string | undefined;
+    let namespace: string | undefined;
     if (nfs) {
-      const volumeName = props.volumeName ?? `${namespace}-${props.claimName.replace(/-pvc$/, '')}`.slice(0, 253).replace(/-+$/, '');
+      namespace = Chart.of(this).namespace ?? 'default';
+      volumeName = props.volumeName ?? `${namespace}-${props.claimName.replace(/-pvc$/, '')}`.slice(0, 253).replace(/-+$/, '');
       v.dns1123Label('volumeName', volumeName, 253);
-      const claim = new kplus.PersistentVolumeClaim(this, 'Resource', {
-        metadata: { name: props.claimName },
-        accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
-        storage: props.size,
-        storageClassName: src.storageClassName,
-        volumeMode: kplus.PersistentVolumeMode.FILE_SYSTEM,
-      });
-      const pv = new NfsPersistentVolume(this, 'Volume', {
-        metadata: { name: volumeName },
-        accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
-        storage: props.size,
-        storageClassName: src.storageClassName,
-        mountOptions: nfs.mountOptions.length ? nfs.mountOptions : undefined,
-        reclaimPolicy: (props.reclaimPolicy ?? VolumeReclaimPolicy.RETAIN) as string as kplus.PersistentVolumeReclaimPolicy,
-        volumeMode: kplus.PersistentVolumeMode.FILE_SYSTEM,
-      }, nfs, namespace);
-      // exact, two-sided binding: the claim names the volume and the volume reserves the claim
-      pv.bind(claim);
-      claim.bind(pv);
-      this.claim = claim;
-      this.volume = pv;
-    } else {
-      this.claim = new kplus.PersistentVolumeClaim(this, 'Resource', {
-        metadata: { name: props.claimName },
-        accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
-        storage: props.size,
-        storageClassName: src.storageClassName,
-        volumeMode: kplus.PersistentVolumeMode.FILE_SYSTEM,
-      });
     }
-  }
-}
-
-/** An NFS PersistentVolume whose claimRef names the claim's namespace too (an exact binding). */
-class NfsPersistentVolume extends kplus.PersistentVolume {
-  public constructor(
-    scope: Construct,
-    id: string,
-    props: kplus.PersistentVolumeProps,
-    private readonly nfs: { server: string; path: string; readOnly: boolean },
-    private readonly claimNamespace: string,
-  ) {
-    super(scope, id, props);
-    // PersistentVolumes are cluster-scoped: no namespace in their metadata
-    if (this.apiObject.metadata.namespace !== undefined) this.apiObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
-  }
-
-  /** @internal */
-  public _toKube(): any {
-    const spec: any = super._toKube();
-    return {
-      ...spec,
-      capacity: this.storage ? { storage: kplus.k8s.Quantity.fromString(quantity(this.storage)) } : undefined,
-      claimRef: this.claim ? { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: this.claimNamespace, name: this.claim.name } : undefined,
-      nfs: { server: this.nfs.server, path: this.nfs.path, ...(this.nfs.readOnly ? { readOnly: true } : {}) },
-    };
+    // the claim requests whole gibibytes (as cdk8s-plus does); for NFS it names its volume exactly
+    this.claim = new k8s.KubePersistentVolumeClaim(this, 'Resource', {
+      metadata: { name: props.claimName },
+      spec: {
+        accessModes: [READ_WRITE_MANY],
+        resources: { requests: { storage: k8s.Quantity.fromString(`${size.toGibibytes()}Gi`) } },
+        storageClassName: src.storageClassName,
+        volumeMode: FILE_SYSTEM,
+        ...(volumeName !== undefined ? { volumeName } : {}),
+      },
+    });
+    if (nfs) {
+      // exact, two-sided binding: the claim names the volume and the volume reserves the claim
+      const pv = new k8s.KubePersistentVolume(this, 'Volume', {
+        metadata: { name: volumeName },
+        spec: {
+          accessModes: [READ_WRITE_MANY],
+          capacity: { storage: k8s.Quantity.fromString(quantity(size)) },
+          claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: props.claimName },
+          ...(nfs.mountOptions.length ? { mountOptions: [...nfs.mountOptions] } : {}),
+          nfs: { server: nfs.server, path: nfs.path, ...(nfs.readOnly ? { readOnly: true } : {}) },
+          persistentVolumeReclaimPolicy: props.reclaimPolicy ?? VolumeReclaimPolicy.RETAIN,
+          storageClassName: src.storageClassName,
+          volumeMode: FILE_SYSTEM,
+        },
+      });
+      // PersistentVolumes are cluster-scoped: no namespace in their metadata
+      if (pv.metadata.namespace !== undefined) pv.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+      this.volume = pv;
+    }
   }
 }
 
