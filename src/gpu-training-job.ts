@@ -470,15 +470,10 @@ export class GpuTrainingJob extends Construct {
     }
     this.embedding = context;
     // Keep the job out of the chart's output: it lives on only as the manifest the pipeline embeds.
-    // The whole subtree leaves the construct tree at synthesis (not before, so that later
-    // `add*` calls and `ApiObject.of(job)` patches still reach the manifest): cdk8s re-walks the
-    // whole app for every chart it synthesizes, and a detached subtree costs nothing there.
-    this.node.addValidation({
-      validate: () => {
-        this.node.scope?.node.tryRemoveChild(this.node.id);
-        return [];
-      },
-    });
+    // The subtree leaves the construct tree now; `add*` calls, `ApiObject.of(job)` patches and
+    // synthesis of the manifest keep working (they need the job's scope, which it keeps), and cdk8s,
+    // which re-walks the whole app for every chart it synthesizes, no longer visits it.
+    this.node.scope?.node.tryRemoveChild(this.node.id);
   }
 
   /**

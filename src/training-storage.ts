@@ -126,13 +126,73 @@ const READ_WRITE_MANY = 'ReadWriteMany';
 const FILE_SYSTEM = 'Filesystem';
 
 /**
- * One ReadWriteMany volume: a claim (and, for NFS, the PersistentVolume it binds to), or a
- * reference to an existing claim. Its primary object (child `Resource`) is the claim.
- *
- * The claim and the PersistentVolume are plain API objects (children `Resource` and `Volume`),
- * so each emitted document is exactly one construct.
+ * The objects of one volume: the claim and, for NFS, the PersistentVolume it binds to.
  */
-export class TrainingVolume extends Construct {
+export interface IVolumeObjects {
+  /** The claim's name. */
+  readonly claimName: string;
+  /** The claim (a `v1` PersistentVolumeClaim API object), unless the source is an existing claim. */
+  readonly claim?: ApiObject;
+  /** The PersistentVolume (a `v1` PersistentVolume API object, cluster-scoped), for an NFS source. */
+  readonly volume?: ApiObject;
+}
+
+/**
+ * Creates a volume's claim (id `claimId`) and, for NFS, its PersistentVolume (id `volumeId`) as plain
+ * API objects directly in `scope`: each emitted document is exactly one construct.
+ */
+function createVolumeObjects(scope: Construct, claimId: string, volumeId: string, props: TrainingVolumeProps): IVolumeObjects {
+  const src = props.source;
+  if (src.kind === 'existingClaim') return { claimName: src.claimName! };
+  v.dns1123Label('claimName', props.claimName, 253);
+  if (props.size === undefined) v.fail('size', 'undefined', 'a size greater than zero (for example Size.tebibytes(10))');
+  v.positiveSize('size', props.size);
+  const size = props.size;
+  const nfs = src._nfs();
+  let volumeName: string | undefined;
+  let namespace: string | undefined;
+  if (nfs) {
+    namespace = Chart.of(scope).namespace ?? 'default';
+    volumeName = props.volumeName ?? `${namespace}-${props.claimName.replace(/-pvc$/, '')}`.slice(0, 253).replace(/-+$/, '');
+    v.dns1123Label('volumeName', volumeName, 253);
+  }
+  // the claim requests whole gibibytes (as cdk8s-plus does); for NFS it names its volume exactly
+  const claim = new k8s.KubePersistentVolumeClaim(scope, claimId, {
+    metadata: { name: props.claimName },
+    spec: {
+      accessModes: [READ_WRITE_MANY],
+      resources: { requests: { storage: k8s.Quantity.fromString(`${size.toGibibytes()}Gi`) } },
+      storageClassName: src.storageClassName,
+      volumeMode: FILE_SYSTEM,
+      ...(volumeName !== undefined ? { volumeName } : {}),
+    },
+  });
+  if (!nfs) return { claimName: props.claimName, claim };
+  // exact, two-sided binding: the claim names the volume and the volume reserves the claim
+  const pv = new k8s.KubePersistentVolume(scope, volumeId, {
+    metadata: { name: volumeName },
+    spec: {
+      accessModes: [READ_WRITE_MANY],
+      capacity: { storage: k8s.Quantity.fromString(quantity(size)) },
+      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: props.claimName },
+      ...(nfs.mountOptions.length ? { mountOptions: [...nfs.mountOptions] } : {}),
+      nfs: { server: nfs.server, path: nfs.path, ...(nfs.readOnly ? { readOnly: true } : {}) },
+      persistentVolumeReclaimPolicy: props.reclaimPolicy ?? VolumeReclaimPolicy.RETAIN,
+      storageClassName: src.storageClassName,
+      volumeMode: FILE_SYSTEM,
+    },
+  });
+  // PersistentVolumes are cluster-scoped: no namespace in their metadata
+  if (pv.metadata.namespace !== undefined) pv.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+  return { claimName: props.claimName, claim, volume: pv };
+}
+
+/**
+ * One ReadWriteMany volume: a claim (and, for NFS, the PersistentVolume it binds to), or a
+ * reference to an existing claim. Its primary object (child `Resource`) is the claim; the
+ * PersistentVolume is child `Volume`.
+ */
+export class TrainingVolume extends Construct implements IVolumeObjects {
   /** The claim's name. */
   public readonly claimName: string;
   /**
@@ -148,54 +208,10 @@ export class TrainingVolume extends Construct {
 
   public constructor(scope: Construct, id: string, props: TrainingVolumeProps) {
     super(scope, id);
-    const src = props.source;
-    if (src.kind === 'existingClaim') {
-      this.claimName = src.claimName!;
-      return;
-    }
-    v.dns1123Label('claimName', props.claimName, 253);
-    if (props.size === undefined) v.fail('size', 'undefined', 'a size greater than zero (for example Size.tebibytes(10))');
-    v.positiveSize('size', props.size);
-    this.claimName = props.claimName;
-    const size = props.size;
-    const nfs = src._nfs();
-    let volumeName: string | undefined;
-    let namespace: string | undefined;
-    if (nfs) {
-      namespace = Chart.of(this).namespace ?? 'default';
-      volumeName = props.volumeName ?? `${namespace}-${props.claimName.replace(/-pvc$/, '')}`.slice(0, 253).replace(/-+$/, '');
-      v.dns1123Label('volumeName', volumeName, 253);
-    }
-    // the claim requests whole gibibytes (as cdk8s-plus does); for NFS it names its volume exactly
-    this.claim = new k8s.KubePersistentVolumeClaim(this, 'Resource', {
-      metadata: { name: props.claimName },
-      spec: {
-        accessModes: [READ_WRITE_MANY],
-        resources: { requests: { storage: k8s.Quantity.fromString(`${size.toGibibytes()}Gi`) } },
-        storageClassName: src.storageClassName,
-        volumeMode: FILE_SYSTEM,
-        ...(volumeName !== undefined ? { volumeName } : {}),
-      },
-    });
-    if (nfs) {
-      // exact, two-sided binding: the claim names the volume and the volume reserves the claim
-      const pv = new k8s.KubePersistentVolume(this, 'Volume', {
-        metadata: { name: volumeName },
-        spec: {
-          accessModes: [READ_WRITE_MANY],
-          capacity: { storage: k8s.Quantity.fromString(quantity(size)) },
-          claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: props.claimName },
-          ...(nfs.mountOptions.length ? { mountOptions: [...nfs.mountOptions] } : {}),
-          nfs: { server: nfs.server, path: nfs.path, ...(nfs.readOnly ? { readOnly: true } : {}) },
-          persistentVolumeReclaimPolicy: props.reclaimPolicy ?? VolumeReclaimPolicy.RETAIN,
-          storageClassName: src.storageClassName,
-          volumeMode: FILE_SYSTEM,
-        },
-      });
-      // PersistentVolumes are cluster-scoped: no namespace in their metadata
-      if (pv.metadata.namespace !== undefined) pv.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
-      this.volume = pv;
-    }
+    const objects = createVolumeObjects(this, 'Resource', 'Volume', props);
+    this.claimName = objects.claimName;
+    this.claim = objects.claim;
+    this.volume = objects.volume;
   }
 }
 
@@ -303,10 +319,10 @@ export class TrainingStorage extends Construct implements ITrainingStorage {
   public readonly data: ClaimMount;
   /** The model output mount (read-write). */
   public readonly output: ClaimMount;
-  /** The data volume's objects. */
-  public readonly dataVolume: TrainingVolume;
-  /** The output volume's objects. */
-  public readonly outputVolume: TrainingVolume;
+  /** The data volume's objects (children `DataClaim` and `DataVolume`). */
+  public readonly dataVolume: IVolumeObjects;
+  /** The output volume's objects (children `OutputClaim` and `OutputVolume`). */
+  public readonly outputVolume: IVolumeObjects;
 
   public constructor(scope: Construct, id: string, props: TrainingStorageProps) {
     super(scope, id);
@@ -319,14 +335,15 @@ export class TrainingStorage extends Construct implements ITrainingStorage {
     if (dn && on && dn.server === on.server && dn.path === on.path) {
       v.fail('output.source', `nfs ${on.server}:${on.path}`, 'an NFS export other than the data volume\'s (set output.source)');
     }
-    this.dataVolume = new TrainingVolume(this, 'Data', {
+    // the claims and volumes are created directly here, one construct per document
+    this.dataVolume = createVolumeObjects(this, 'DataClaim', 'DataVolume', {
       source: dataSource,
       claimName: d.claimName ?? 'llm-training-data-pvc',
       size: d.size ?? Size.tebibytes(10),
       volumeName: d.volumeName,
       reclaimPolicy: props.reclaimPolicy,
     });
-    this.outputVolume = new TrainingVolume(this, 'Output', {
+    this.outputVolume = createVolumeObjects(this, 'OutputClaim', 'OutputVolume', {
       source: outputSource,
       claimName: o.claimName ?? 'model-output-pvc',
       size: o.size ?? Size.tebibytes(2),
