@@ -428,13 +428,19 @@ export class Pipeline extends Construct {
     // Least privilege, grown by the steps (no wildcards): the executor reports outputs through
     // WorkflowTaskResults (Argo >= 3.4); training steps manage PyTorchJobs; a deploy step patches
     // exactly its server.
-    // (Plain ApiObjects rather than cdk8s-plus wrappers: one construct per document keeps synthesis
-    // of many charts fast, see the benchmark in the README.)
-    const sa = new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { automountServiceAccountToken: true });
+    // (Plain ApiObjects rather than cdk8s-plus or generated classes: one construct, of one class,
+    // per document keeps synthesis of many charts fast, see the benchmark in the README.)
+    const sa = new ApiObject(this, 'ServiceAccount', { apiVersion: 'v1', kind: 'ServiceAccount', automountServiceAccountToken: true });
     this.serviceAccountName = sa.name;
-    const role = new kplus.k8s.KubeRole(this, 'Role', { rules: Lazy.any({ produce: () => [...this.rules.values()] }) as any });
+    const role = new ApiObject(this, 'Role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      rules: Lazy.any({ produce: () => [...this.rules.values()] }),
+    });
     const namespace = Chart.of(this).namespace;
-    new kplus.k8s.KubeRoleBinding(this, 'RoleBinding', {
+    new ApiObject(this, 'RoleBinding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
       subjects: [{ apiGroup: '', kind: 'ServiceAccount', name: sa.name, ...(namespace ? { namespace } : {}) }],
     });

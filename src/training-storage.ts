@@ -1,5 +1,4 @@
 import { ApiObject, Chart, JsonPatch, Size } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { quantity } from './_platform';
 import * as v from './_validate';
@@ -157,11 +156,13 @@ function createVolumeObjects(scope: Construct, claimId: string, volumeId: string
     v.dns1123Label('volumeName', volumeName, 253);
   }
   // the claim requests whole gibibytes (as cdk8s-plus does); for NFS it names its volume exactly
-  const claim = new k8s.KubePersistentVolumeClaim(scope, claimId, {
+  const claim = new ApiObject(scope, claimId, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
     metadata: { name: props.claimName },
     spec: {
       accessModes: [READ_WRITE_MANY],
-      resources: { requests: { storage: k8s.Quantity.fromString(`${size.toGibibytes()}Gi`) } },
+      resources: { requests: { storage: `${size.toGibibytes()}Gi` } },
       storageClassName: src.storageClassName,
       volumeMode: FILE_SYSTEM,
       ...(volumeName !== undefined ? { volumeName } : {}),
@@ -169,11 +170,13 @@ function createVolumeObjects(scope: Construct, claimId: string, volumeId: string
   });
   if (!nfs) return { claimName: props.claimName, claim };
   // exact, two-sided binding: the claim names the volume and the volume reserves the claim
-  const pv = new k8s.KubePersistentVolume(scope, volumeId, {
+  const pv = new ApiObject(scope, volumeId, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
     metadata: { name: volumeName },
     spec: {
       accessModes: [READ_WRITE_MANY],
-      capacity: { storage: k8s.Quantity.fromString(quantity(size)) },
+      capacity: { storage: quantity(size) },
       claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: props.claimName },
       ...(nfs.mountOptions.length ? { mountOptions: [...nfs.mountOptions] } : {}),
       nfs: { server: nfs.server, path: nfs.path, ...(nfs.readOnly ? { readOnly: true } : {}) },
