@@ -2,7 +2,7 @@ import { ApiObject, Chart, JsonPatch, Testing } from 'cdk8s';
 import {
   IModelServer, KoreanBenchmark, KoreanLlmPipeline, KoreanLlmPipelineProps, PipelineKind, PreferenceMethod, SecretKey,
 } from '../src';
-import { expectArgoValid, expectMermaidOf } from './util/argo';
+import { envOf, expectArgoValid, expectMermaidOf, manifestOf, taskOf, tasksOf, templateOf } from './util/argo';
 import { argoTemplates, expectValid } from './util/schema';
 
 const IMAGE = 'registry.example.com/unsloth-korean:1.0.0';
@@ -40,28 +40,6 @@ function newPipeline(props: Partial<KoreanLlmPipelineProps>): KoreanLlmPipeline 
 
 function specOf(wf: any): any {
   return wf.kind === 'CronWorkflow' ? wf.spec.workflowSpec : wf.spec;
-}
-
-function templateOf(wf: any, name: string): any {
-  const t = argoTemplates(wf).find((x) => x.name === name);
-  if (!t) throw new Error(`no template ${name}`);
-  return t;
-}
-
-function tasksOf(wf: any): any[] {
-  return templateOf(wf, 'main').dag.tasks;
-}
-
-function taskOf(wf: any, name: string): any {
-  return tasksOf(wf).find((t: any) => t.name === name);
-}
-
-function manifestOf(wf: any, step: string): any {
-  return JSON.parse(templateOf(wf, step).resource.manifest);
-}
-
-function envOf(container: any): { [name: string]: any } {
-  return Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 }
 
 function jobEnv(wf: any, step: string, type = 'Master'): { [name: string]: any } {

@@ -8,7 +8,7 @@ import {
   BaseModel, CptStage, GpuTrainingJob, IModelServer, KoreanBenchmark, Pipeline, PipelineProps, RestartPolicy,
   SecretKey, SftStage, TrainerCommand, TrainingVolumes,
 } from '../src';
-import { argoSemanticErrors, evaluateWhen, expectArgoValid, expectMermaidOf } from './util/argo';
+import { argoSemanticErrors, envOf, evaluateWhen, expectArgoValid, expectMermaidOf, manifestOf, taskOf, templateOf } from './util/argo';
 import { argoTemplates, embeddedManifests, expectValid } from './util/schema';
 
 const IMAGE = 'registry.example.com/unsloth-korean:1.0.0';
@@ -50,28 +50,6 @@ function workflowOf(docs: any[]): any {
   const found = docs.filter((d) => ARGO_KINDS.includes(d.kind));
   expect(found).toHaveLength(1);
   return found[0];
-}
-
-function templateOf(wf: any, name: string): any {
-  const t = argoTemplates(wf).find((x) => x.name === name);
-  if (!t) throw new Error(`no template ${name}`);
-  return t;
-}
-
-function tasksOf(wf: any): any[] {
-  return templateOf(wf, 'main').dag.tasks;
-}
-
-function taskOf(wf: any, name: string): any {
-  return tasksOf(wf).find((t: any) => t.name === name);
-}
-
-function manifestOf(wf: any, step: string): any {
-  return JSON.parse(templateOf(wf, step).resource.manifest);
-}
-
-function envOf(container: any): { [name: string]: any } {
-  return Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 }
 
 /** A pipeline with one SFT stage, its evaluation and a gated deployment. */

@@ -4,6 +4,7 @@
 // resource-template pitfalls listed in docs/RESEARCH.md. Written from Argo's documented behaviour,
 // not from the library's code, so the two can disagree.
 
+import { argoTemplates } from './schema';
 import type { Pipeline, PipelineStep } from '../../src';
 
 const ARGO_KINDS = ['Workflow', 'WorkflowTemplate', 'CronWorkflow'];
@@ -267,4 +268,31 @@ export function expectMermaidOf(pipeline: Pipeline): string {
   const missing = steps.flatMap((s) => s.dependencies.filter((d) => !reachable(id(d), id(s))).map((d) => `${d.name} -> ${s.name}`));
   expect(missing).toEqual([]);
   return text;
+}
+
+/** A template of an Argo document by name (throws when absent). */
+export function templateOf(wf: any, name: string): any {
+  const t = argoTemplates(wf).find((x) => x.name === name);
+  if (!t) throw new Error(`no template ${name}`);
+  return t;
+}
+
+/** The tasks of the `main` DAG. */
+export function tasksOf(wf: any): any[] {
+  return templateOf(wf, 'main').dag.tasks;
+}
+
+/** One task of the `main` DAG. */
+export function taskOf(wf: any, name: string): any {
+  return tasksOf(wf).find((t: any) => t.name === name);
+}
+
+/** The parsed manifest of a resource template. */
+export function manifestOf(wf: any, step: string): any {
+  return JSON.parse(templateOf(wf, step).resource.manifest);
+}
+
+/** A container's env as a name -> value (or valueFrom) map. */
+export function envOf(container: any): { [name: string]: any } {
+  return Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 }
