@@ -10,7 +10,7 @@ import { IMAGE } from './standalone-stages';
  * The inference server the deploy step rolls. In a real app this is a `VllmServer` or `KServeModelServer` construct
  * (see the platform examples); any object with these fields works.
  */
-export function vllmDeployment(name: string): IModelServer {
+export function vllmDeployment(name = 'llm-inference-server'): IModelServer {
   return {
     resourceApiGroup: 'apps',
     resourceApiVersion: 'apps/v1',

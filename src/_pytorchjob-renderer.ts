@@ -55,6 +55,11 @@ export interface TrainingWorkload {
   readonly priorityClassName?: string;
 }
 
+/** The container security context of every container the library emits: non-root, no privilege. */
+export function containerSecurityContext(): any {
+  return { allowPrivilegeEscalation: false, privileged: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } };
+}
+
 /** Paths of the writable scratch volumes every trainer pod gets. */
 export const SCRATCH_MOUNTS = { shm: '/dev/shm', tmp: '/tmp', cache: '/cache' };
 
@@ -123,12 +128,7 @@ function podTemplate(w: TrainingWorkload): any {
         env: w.env.map((e) => ({ ...e })),
         ports: [{ name: 'metrics', containerPort: w.metricsPort, protocol: 'TCP' }],
         resources: { requests, limits },
-        securityContext: {
-          allowPrivilegeEscalation: false,
-          privileged: false,
-          runAsNonRoot: true,
-          capabilities: { drop: ['ALL'] },
-        },
+        securityContext: containerSecurityContext(),
         volumeMounts,
       }],
       volumes,

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Cpu, k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { cores, quantity } from './_platform';
+import { containerSecurityContext } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
 import { LABELS, PART_OF } from './gpu-training-job';
@@ -358,12 +359,7 @@ export class VllmServer extends Construct implements IModelServer {
               startupProbe: { httpGet: health, periodSeconds: 10, failureThreshold: 120 },
               readinessProbe: { httpGet: health, periodSeconds: 5, failureThreshold: 3 },
               livenessProbe: { httpGet: health, periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                privileged: false,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              securityContext: containerSecurityContext(),
               volumeMounts: [
                 { name: 'dshm', mountPath: '/dev/shm' },
                 { name: 'tmp', mountPath: '/tmp' },

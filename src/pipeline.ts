@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { SCRATCH_MOUNTS } from './_pytorchjob-renderer';
+import { containerSecurityContext, SCRATCH_MOUNTS } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
 import { GpuTrainingJob, LABELS, PART_OF } from './gpu-training-job';
@@ -330,6 +330,10 @@ export class PipelineStep {
   public readonly pipeline: Pipeline;
   /** The training job, for a training step. */
   public readonly job?: GpuTrainingJob;
+  /** @internal set once by `addEvaluation`: the step exposes output parameter `score` */
+  public _isEvaluation = false;
+  /** @internal set once by `addDeployment`: the step runs only `when` its gate's score is high enough */
+  public _isGated = false;
   private readonly deps: PipelineStep[] = [];
   private readonly renderer: () => StepRender;
 
@@ -579,7 +583,7 @@ export class Pipeline extends Construct {
       dependsOn: [modelStep, ...(props.dependsOn ?? [])],
       retry: props.retry,
     });
-    (step as any)._evaluation = true;
+    step._isEvaluation = true;
     return step;
   }
 
@@ -590,7 +594,7 @@ export class Pipeline extends Construct {
   public addDeployment(name: string, props: DeploymentStepProps): PipelineStep {
     this.checkStepName(name);
     v.numberIn('minScore', props.minScore, 0, 1);
-    if (props.gate && !(props.gate as any)._evaluation) {
+    if (props.gate && !props.gate._isEvaluation) {
       v.fail('gate', props.gate.name, 'an evaluate step (added with addEvaluation)');
     }
     if (props.gate && props.gate.pipeline !== this) {
@@ -599,7 +603,7 @@ export class Pipeline extends Construct {
     const competitors = props.competitors ?? [];
     if (competitors.length && !props.gate) v.fail('competitors', competitors.map((c) => c.name).join(','), 'used together with \'gate\'');
     for (const c of competitors) {
-      if (!(c as any)._evaluation || c === props.gate) v.fail('competitors[]', c.name, 'evaluate steps other than the gate');
+      if (!c._isEvaluation || c === props.gate) v.fail('competitors[]', c.name, 'evaluate steps other than the gate');
     }
     const modelStep = this.stepOf(props.model, 'model');
     // one `min-score` parameter gates every deploy step: a second, different minScore fails instead of being ignored
@@ -632,7 +636,7 @@ export class Pipeline extends Construct {
     }));
     this.steps.push(step);
     step.addDependency(modelStep, ...(props.gate ? [props.gate] : []), ...competitors, ...(props.dependsOn ?? []));
-    (step as any)._gated = props.gate !== undefined;
+    step._isGated = props.gate !== undefined;
     return step;
   }
 
@@ -651,7 +655,7 @@ export class Pipeline extends Construct {
     };
     for (const s of this.steps) {
       for (const d of s.dependencies.filter((x) => !s.dependencies.some((y) => y !== x && reaches(y, x)))) {
-        const gated = (s as any)._gated && (d as any)._evaluation;
+        const gated = s._isGated && d._isEvaluation;
         lines.push(`  ${d.name.replace(/-/g, '_')} ${gated ? '-->|score >= min-score|' : '-->'} ${s.name.replace(/-/g, '_')}`);
       }
     }
@@ -773,7 +777,7 @@ export class Pipeline extends Construct {
         ...(props.args ? { args: [...props.args] } : {}),
         env,
         resources: { requests: { ...resources }, limits: { ...resources } },
-        securityContext: { allowPrivilegeEscalation: false, privileged: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+        securityContext: containerSecurityContext(),
         volumeMounts: this.mounts(props.writableData ?? false),
       },
       ...(outputs.length ? { outputs: { parameters: outputs.map(([name, path]) => ({ name, valueFrom: { path } })) } } : {}),
@@ -813,7 +817,7 @@ export class Pipeline extends Construct {
             { name: 'RUN_FAILURES', value: '{{workflow.failures}}' },
           ],
           resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '100m', memory: '128Mi' } },
-          securityContext: { allowPrivilegeEscalation: false, privileged: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+          securityContext: containerSecurityContext(),
         },
       });
     }

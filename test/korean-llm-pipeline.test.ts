@@ -1,6 +1,7 @@
 import { ApiObject, Chart, JsonPatch, Testing } from 'cdk8s';
+import { vllmDeployment as server } from '../examples/pipelines';
 import {
-  IModelServer, KoreanBenchmark, KoreanLlmPipeline, KoreanLlmPipelineProps, PipelineKind, PreferenceMethod, SecretKey,
+  KoreanBenchmark, KoreanLlmPipeline, KoreanLlmPipelineProps, PipelineKind, PreferenceMethod, SecretKey,
 } from '../src';
 import { envOf, expectArgoValid, expectMermaidOf, manifestOf, taskOf, tasksOf, templateOf } from './util/argo';
 import { argoTemplates, expectValid } from './util/schema';
@@ -9,17 +10,6 @@ const IMAGE = 'registry.example.com/unsloth-korean:1.0.0';
 const BASE = 'unsloth/Qwen2.5-7B-bnb-4bit';
 const STEPS = ['preprocess', 'cpt', 'sft', 'rlhf', 'evaluate', 'deploy'];
 const TRAINING = ['cpt', 'sft', 'rlhf'];
-
-function server(name = 'llm-inference-server'): IModelServer {
-  return {
-    resourceApiGroup: 'apps',
-    resourceApiVersion: 'apps/v1',
-    resourceKind: 'Deployment',
-    resourcePlural: 'deployments',
-    resourceName: name,
-    rolloutPatch: (modelPath: string) => ({ spec: { template: { metadata: { annotations: { 'korean-llm/model-path': modelPath } } } } }),
-  };
-}
 
 function newChart(): Chart {
   return new Chart(Testing.app(), 'test', { namespace: 'llm-training', disableResourceNameHashes: true });

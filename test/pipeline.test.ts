@@ -4,8 +4,9 @@ import { join } from 'path';
 import { ApiObject, App, Chart, Duration, JsonPatch, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EXAMPLES } from '../examples';
+import { vllmDeployment as server } from '../examples/pipelines';
 import {
-  BaseModel, CptStage, GpuTrainingJob, IModelServer, KoreanBenchmark, Pipeline, PipelineProps, RestartPolicy,
+  BaseModel, CptStage, GpuTrainingJob, KoreanBenchmark, Pipeline, PipelineProps, RestartPolicy,
   SecretKey, SftStage, TrainerCommand, TrainingVolumes,
 } from '../src';
 import { argoSemanticErrors, envOf, evaluateWhen, expectArgoValid, expectMermaidOf, manifestOf, taskOf, templateOf } from './util/argo';
@@ -14,17 +15,6 @@ import { argoTemplates, embeddedManifests, expectValid } from './util/schema';
 const IMAGE = 'registry.example.com/unsloth-korean:1.0.0';
 const BASE = 'unsloth/Qwen2.5-7B-bnb-4bit';
 const ARGO_KINDS = ['Workflow', 'WorkflowTemplate', 'CronWorkflow'];
-
-function server(name = 'llm-inference-server'): IModelServer {
-  return {
-    resourceApiGroup: 'apps',
-    resourceApiVersion: 'apps/v1',
-    resourceKind: 'Deployment',
-    resourcePlural: 'deployments',
-    resourceName: name,
-    rolloutPatch: (modelPath: string) => ({ spec: { template: { metadata: { annotations: { 'korean-llm/model-path': modelPath } } } } }),
-  };
-}
 
 function newChart(): Chart {
   return new Chart(Testing.app(), 'test', { namespace: 'llm-training', disableResourceNameHashes: true });
