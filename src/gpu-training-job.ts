@@ -1,7 +1,7 @@
-import { ApiObject, Duration, Lazy, Names, Size } from 'cdk8s';
+import { ApiObject, ApiObjectProps, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { EnvVar, pyTorchJobSpecToJson, renderPyTorchJobSpec, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorchjob-renderer';
+import { EnvVar, renderPyTorchJobSpec, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
 import { Queueing } from './queueing';
@@ -279,7 +279,7 @@ export class GpuTrainingJob extends Construct {
   /** The job's `runPolicy.activeDeadlineSeconds`. */
   public readonly activeDeadline: Duration;
 
-  private readonly resource: ApiObject;
+  private readonly resource: JobApiObject;
   private readonly props: GpuTrainingJobProps;
   private readonly env = new Map<string, EnvEntry>();
   private readonly mounts: ClaimMount[] = [];
@@ -363,7 +363,7 @@ export class GpuTrainingJob extends Construct {
     // maps the already patched JSON through its TypeScript field names once more, which silently
     // drops patched quantities (`limits.cpu: '16'`) and fields such as `hostIPC`. Here the spec is
     // mapped once, before JSON patches apply, so `ApiObject.of(job).addJsonPatch(...)` always lands.
-    const create = (name?: string) => new ApiObject(this, 'Resource', {
+    const create = (name?: string) => new JobApiObject(this, 'Resource', {
       ...PyTorchJob.GVK,
       metadata: {
         ...(name ? { name } : {}),
@@ -371,7 +371,7 @@ export class GpuTrainingJob extends Construct {
         labels: { ...props.labels, [LABELS.partOf]: PART_OF, ...this.queueing._render(this.gangSize).labels },
         annotations: { ...props.annotations },
       },
-      spec: Lazy.any({ produce: () => pyTorchJobSpecToJson(renderPyTorchJobSpec(this.workload())) }),
+      spec: Lazy.any({ produce: () => renderPyTorchJobSpec(this.workload()) }),
     });
     let resource = create(props.name);
     if (!props.name && resource.name.length > 52) {
@@ -481,15 +481,34 @@ export class GpuTrainingJob extends Construct {
    * @internal
    */
   public _manifest(): any {
-    const json = this.resource.toJson();
-    const { name: _name, ...metadata } = json.metadata ?? {};
+    // What `ApiObject.toJson()` returns, without its second pass over the spec: cdk8s resolves
+    // every value of a document (looking up the app for each one) to replace tokens, and the spec
+    // rendered here has none (`renderPyTorchJobSpec` returns plain, key-sorted JSON). The metadata,
+    // which users may change through `ApiObject.of(job).metadata`, still goes through cdk8s.
+    const r = this.resource;
+    let json: any;
+    try {
+      json = {
+        apiVersion: r.apiVersion,
+        kind: r.kind,
+        metadata: r.metadata.toJson(),
+        spec: renderPyTorchJobSpec(this.workload()),
+      };
+      if (r._patches.length > 0) json = JsonPatch.apply(json, ...r._patches);
+    } catch (e) {
+      throw new Error(`Failed serializing construct at path '${r.node.path}' with name '${r.name}': ${e}`);
+    }
+    // the key order of `toJson()`: apiVersion, kind, metadata, the rest
+    const { apiVersion, kind, metadata: { name: _name, ...metadata } = {} as any, ...rest } = json;
     return {
-      ...json,
+      ...(apiVersion !== undefined ? { apiVersion } : {}),
+      ...(kind !== undefined ? { kind } : {}),
       metadata: {
         ...metadata,
         generateName: this.embedding?.generateName,
         labels: { ...metadata.labels, ...this._ownLabels(), ...this.embedding?.labels },
       },
+      ...rest,
     };
   }
 
@@ -559,3 +578,20 @@ export class GpuTrainingJob extends Construct {
   }
 }
 
+/**
+ * The job's ApiObject. It keeps a list of the JSON patches added to it (`ApiObject.of(job)`), so
+ * that the manifest a pipeline embeds can apply them without rendering the object through cdk8s.
+ */
+class JobApiObject extends ApiObject {
+  /** @internal */
+  public readonly _patches: JsonPatch[] = [];
+
+  public constructor(scope: Construct, id: string, props: ApiObjectProps) {
+    super(scope, id, props);
+  }
+
+  public addJsonPatch(...ops: JsonPatch[]): void {
+    super.addJsonPatch(...ops);
+    this._patches.push(...ops);
+  }
+}

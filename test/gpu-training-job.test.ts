@@ -322,6 +322,49 @@ describe('GpuTrainingJob', () => {
     expect(job.apiObject).toBe(ApiObject.of(job));
   });
 
+  describe('the manifest a pipeline embeds is the JSON cdk8s writes for the job', () => {
+    // The embedded manifest is rendered without cdk8s (no resolve, keys sorted by the renderer):
+    // its spec must be what `ApiObject.toJson()` makes of the same job, key order included.
+    const configurations: [string, Partial<GpuTrainingJobProps>][] = [
+      ['defaults', {}],
+      ['multi-node with Volcano', { nodes: 3, queueing: Queueing.volcano({ queue: 'training', priorityClass: 'high', scheduleTimeout: Duration.minutes(10) }) }],
+      ['Kueue', { queueing: Queueing.kueue('gpu-queue', { priorityClass: 'high' }) }],
+      ['elastic', { elastic: { minNodes: 2, maxNodes: 4 } }],
+      ['tainted pool with GPU products and AMD GPUs', {
+        nodePool: GpuNodePool.fromLabels({ pool: 'mi300', zone: 'a' }, {
+          taints: [{ key: 'dedicated', value: 'training', effect: TaintEffect.NO_EXECUTE }, { key: 'gpu' }],
+          gpuResourceName: 'amd.com/gpu',
+        }).withGpuProducts('AMD-Instinct-MI300X'),
+      }],
+      ['everything optional', {
+        args: ['--verbose'],
+        serviceAccountName: 'trainer',
+        imagePullSecrets: ['regcred'],
+        priorityClassName: 'high',
+        podAnnotations: { 'b.example.com/x': '1', 'a.example.com/y': '2' },
+        podLabels: { zeta: 'z', alpha: 'a' },
+        secretEnv: { HF_TOKEN: SecretKey.of('hf', 'token').asOptional() },
+        env: { ZED: '1', ALPHA: '2' },
+        mounts: [ClaimMount.of('extra', '/extra', { readOnly: true, subPath: 'sub' })],
+        storage: TrainingVolumes.fromClaims(),
+      }],
+    ];
+    for (const [name, props] of configurations) {
+      test(name, () => {
+        const job = newJob(props);
+        ApiObject.of(job).addJsonPatch(JsonPatch.add('/spec/runPolicy/suspend', false));
+        job._embed({ generateName: 'run-sft-', runId: 'run', labels: { 'korean-llm/run': 'run' }, envOverrides: {} });
+        const manifest = job._manifest();
+        const viaCdk8s = job.apiObject.toJson();
+        expect(JSON.stringify(manifest.spec)).toBe(JSON.stringify(viaCdk8s.spec));
+        expect(manifest.spec.runPolicy.suspend).toBe(false);
+        expect(Object.keys(manifest)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+        expect(manifest.metadata.name).toBeUndefined();
+        expect(manifest.metadata.generateName).toBe('run-sft-');
+      });
+    }
+  });
+
   test('an image pinned by digest is accepted', () => {
     const image = `registry.example.com/unsloth-korean@sha256:${'a'.repeat(64)}`;
     const { doc } = synthJob({ image });
