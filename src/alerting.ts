@@ -8,7 +8,7 @@ import { MetricNames } from './training-monitoring';
 import {
   AlertmanagerConfig, AlertmanagerConfigProps, AlertmanagerConfigSpecRouteMatchersMatchType,
 } from '../imports/alertmanagerconfig-monitoring.coreos.com';
-import { PrometheusRule, PrometheusRuleProps, PrometheusRuleSpecGroupsRulesExpr } from '../imports/prometheusrule-monitoring.coreos.com';
+import { PrometheusRule, PrometheusRuleProps, PrometheusRuleSpecGroupsRules } from '../imports/prometheusrule-monitoring.coreos.com';
 
 /** The name of the Slack receiver of `SlackAlerts`. */
 const SLACK_RECEIVER = 'slack';
@@ -80,8 +80,16 @@ interface AlertRule {
 }
 
 /** What `TrainingAlerts` computes before it creates its PrometheusRule. */
+/**
+ * A PrometheusRule's props with each rule's `expr` a plain string: the generated type wraps it in a
+ * class that only the generated `toJson` mapping unwraps, a second pass over the whole object.
+ */
+type RuleProps = Omit<PrometheusRuleProps, 'spec'> & {
+  readonly spec: { readonly groups: { readonly name: string; readonly rules: (Omit<PrometheusRuleSpecGroupsRules, 'expr'> & { readonly expr: string })[] }[] };
+};
+
 interface AlertsPlan {
-  readonly props: PrometheusRuleProps;
+  readonly props: RuleProps;
   readonly rules: AlertRule[];
   readonly namespace: string;
   readonly threshold: number;
@@ -177,14 +185,14 @@ export class TrainingAlerts extends ApiObject {
       },
     ];
 
-    const ruleProps: PrometheusRuleProps = {
+    const ruleProps: RuleProps = {
       metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
       spec: {
         groups: [{
           name: 'korean-llm-training',
           rules: rules.map((r) => ({
             alert: r.alert,
-            expr: PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr),
+            expr: r.expr,
             for: r.for,
             labels: { severity: r.severity, [ALERT_GROUP_LABEL]: ALERT_GROUP, namespace: ns },
             annotations: { summary: r.summary, description: r.description },
@@ -207,11 +215,6 @@ export class TrainingAlerts extends ApiObject {
     this.trainingNamespace = plan.namespace;
     this.gpuUtilizationThreshold = plan.threshold;
     this.rules = plan.rules;
-  }
-
-  /** The manifest, rendered as the generated `PrometheusRule` class renders it. */
-  public override toJson(): any {
-    return PrometheusRule.manifest(super.toJson());
   }
 
   /** The names of the alerts (a copy). */

@@ -112,10 +112,6 @@ export class TrainerPodMonitor extends ApiObject {
     this.selector = trainerSelector();
   }
 
-  /** The manifest, rendered as the generated `PodMonitor` class renders it. */
-  public override toJson(): any {
-    return PodMonitor.manifest(super.toJson());
-  }
 }
 
 function trainerSelector(): { [key: string]: string } {
@@ -183,10 +179,6 @@ export class DcgmExporterMonitor extends ApiObject {
     this.exporterNamespace = props.exporterNamespace ?? 'gpu-operator';
   }
 
-  /** The manifest, rendered as the generated `ServiceMonitor` class renders it. */
-  public override toJson(): any {
-    return ServiceMonitor.manifest(super.toJson());
-  }
 }
 
 /**
@@ -245,10 +237,6 @@ export class TrainingOperatorMonitor extends ApiObject {
     this.operatorNamespace = props.operatorNamespace ?? 'kubeflow';
   }
 
-  /** The manifest, rendered as the generated `PodMonitor` class renders it. */
-  public override toJson(): any {
-    return PodMonitor.manifest(super.toJson());
-  }
 }
 
 /**
