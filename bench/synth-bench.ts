@@ -10,7 +10,9 @@
 // Each configuration (layout x size) runs in its own child process, so that its peak RSS is its
 // own. In the child the library run (build the constructs, `app.synthYaml()`) and the floor run
 // (the same documents as bare ApiObjects, same chart layout, `app.synthYaml()`) alternate after a
-// warm-up; the figures are medians.
+// warm-up, in pairs (one of each, back to back, which goes first alternating), as many pairs as fit
+// in about 40 s (3 to 41). Times are medians; the ratio is the median of the pairs' ratios, which a
+// slow phase of a shared machine (it lasts seconds) changes less than it changes the times.
 
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -26,6 +28,8 @@ interface Result {
   readonly yamlBytes: number;
   readonly library: number[];
   readonly floor: number[];
+  /** library / floor of each pair of runs (one of each, back to back). */
+  readonly ratios: number[];
   readonly libraryCpu: number[];
   readonly floorCpu: number[];
   readonly maxRssMb: number;
@@ -34,9 +38,10 @@ interface Result {
 
 const DEFAULT_SIZES = [1, 10, 100, 1000];
 
-function runsFor(n: number): number {
-  return n <= 1 ? 15 : n <= 10 ? 9 : n <= 100 ? 5 : 3;
-}
+/** Paired runs per configuration: as many as fit in about 40 s, at least 3 and at most 41. */
+const TIME_BUDGET_MS = 40_000;
+const MIN_RUNS = 3;
+const MAX_RUNS = 41;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -66,7 +71,7 @@ function normalized(docs: any[]): string {
 // ---------------------------------------------------------------------------------------------
 // child: one configuration
 
-function child(layout: Layout, n: number, runs: number): Result {
+function child(layout: Layout, n: number, fixedRuns: number | undefined): Result {
   // the first library synthesis is the library's warm-up too
   const { docs, yaml } = captureDocs(layout, n);
   const floorApp = buildFloor(docs);
@@ -89,7 +94,12 @@ function child(layout: Layout, n: number, runs: number): Result {
   }
   const library: [number, number][] = [];
   const floor: [number, number][] = [];
-  for (let i = 0; i < runs; i++) {
+  const started = Date.now();
+  for (let i = 0; ; i++) {
+    const done = fixedRuns !== undefined
+      ? i >= fixedRuns
+      : i >= MAX_RUNS || (i >= MIN_RUNS && Date.now() - started > TIME_BUDGET_MS);
+    if (done) break;
     // alternate which goes first, so that drift on a shared machine hits both alike
     if (i % 2 === 0) {
       library.push(timed(() => runLibrary(layout, n)));
@@ -106,6 +116,7 @@ function child(layout: Layout, n: number, runs: number): Result {
     yamlBytes: Buffer.byteLength(yaml),
     library: library.map((t) => t[0]),
     floor: floor.map((t) => t[0]),
+    ratios: library.map((t, i) => t[0] / floor[i][0]),
     libraryCpu: library.map((t) => t[1]),
     floorCpu: floor.map((t) => t[1]),
     maxRssMb: process.resourceUsage().maxRSS / 1024,
@@ -116,10 +127,10 @@ function child(layout: Layout, n: number, runs: number): Result {
 // ---------------------------------------------------------------------------------------------
 // parent
 
-function runChild(layout: Layout, n: number, runs: number, cpuProf: string | undefined): Result {
+function runChild(layout: Layout, n: number, runs: number | undefined, cpuProf: string | undefined): Result {
   const execArgv = ['--max-old-space-size=8192', '-r', 'ts-node/register/transpile-only'];
   if (cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=synth-${layout}-${n}.cpuprofile`);
-  const r = spawnSync(process.execPath, [...execArgv, __filename, '--child', layout, String(n), String(runs)], {
+  const r = spawnSync(process.execPath, [...execArgv, __filename, '--child', layout, String(n), String(runs ?? 0)], {
     env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', 'test', 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
@@ -139,7 +150,7 @@ function report(r: Result, previous: Result | undefined): void {
   console.log(`  library: ${s(lib).padStart(9)} (median of ${r.library.length}; ${s(lib / r.n)} per pipeline)  ${Math.round(r.docs / (lib / 1000))} documents/s`);
   console.log(`  floor:   ${s(flo).padStart(9)} (median of ${r.floor.length}; ${s(flo / r.n)} per pipeline)  ${Math.round(r.docs / (flo / 1000))} documents/s`);
   console.log(`  CPU time: library ${s(median(r.libraryCpu))}, floor ${s(median(r.floorCpu))} (medians; process CPU time, which other load on the machine does not inflate)`);
-  console.log(`  ratio library/floor: ${(lib / flo).toFixed(2)}x (wall time; CPU time ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x)`);
+  console.log(`  ratio library/floor: ${median(r.ratios).toFixed(2)}x (median of the ${r.ratios.length} paired runs' wall-time ratios; ratio of the medians ${(lib / flo).toFixed(2)}x, of the CPU-time medians ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x)`);
   if (previous && previous.n * 10 === r.n) {
     const growth = (cur: number[], prev: number[]) => ((median(cur) / r.n) / (median(prev) / previous.n)).toFixed(2);
     console.log(`  growth (time per pipeline at ${r.n} / at ${previous.n}): library ${growth(r.library, previous.library)}x, floor ${growth(r.floor, previous.floor)}x (CPU time: library ${growth(r.libraryCpu, previous.libraryCpu)}x, floor ${growth(r.floorCpu, previous.floorCpu)}x)`);
@@ -149,22 +160,22 @@ function report(r: Result, previous: Result | undefined): void {
 }
 
 function summary(results: Result[]): void {
-  console.log('\nsummary (medians)');
-  console.log('| layout | pipelines | documents | library | floor | library/floor | library growth | floor growth | library docs/s | CPU library/floor | CPU library growth | peak RSS |');
-  console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  console.log('\nsummary (medians; library/floor is the median of the paired runs\' ratios)');
+  console.log('| layout | pipelines | documents | runs | library | floor | library/floor | library growth | floor growth | library docs/s | CPU library/floor | CPU library growth | peak RSS |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const r of results) {
     const prev = results.find((p) => p.layout === r.layout && p.n * 10 === r.n);
     const lib = median(r.library);
     const flo = median(r.floor);
     const g = (cur: number[], p: number[]) => `${((median(cur) / r.n) / (median(p) / prev!.n)).toFixed(2)}x`;
-    console.log(`| (${r.layout}) ${LAYOUT_NAMES[r.layout]} | ${r.n} | ${r.docs} | ${s(lib)} | ${s(flo)} | ${(lib / flo).toFixed(2)}x | ${prev ? g(r.library, prev.library) : '-'} | ${prev ? g(r.floor, prev.floor) : '-'} | ${Math.round(r.docs / (lib / 1000))} | ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x | ${prev ? g(r.libraryCpu, prev.libraryCpu) : '-'} | ${r.maxRssMb.toFixed(0)} MB |`);
+    console.log(`| (${r.layout}) ${LAYOUT_NAMES[r.layout]} | ${r.n} | ${r.docs} | ${r.ratios.length} | ${s(lib)} | ${s(flo)} | ${median(r.ratios).toFixed(2)}x | ${prev ? g(r.library, prev.library) : '-'} | ${prev ? g(r.floor, prev.floor) : '-'} | ${Math.round(r.docs / (lib / 1000))} | ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x | ${prev ? g(r.libraryCpu, prev.libraryCpu) : '-'} | ${r.maxRssMb.toFixed(0)} MB |`);
   }
 }
 
 function main(argv: string[]): void {
   if (argv[0] === '--child') {
     const [layout, n, runs] = [argv[1] as Layout, Number(argv[2]), Number(argv[3])];
-    console.log(JSON.stringify(child(layout, n, runs)));
+    console.log(JSON.stringify(child(layout, n, runs > 0 ? runs : undefined)));
     return;
   }
   const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[`BENCH_${name.toUpperCase()}`];
@@ -174,11 +185,12 @@ function main(argv: string[]): void {
   const cpuProf = argv.includes('--cpu-prof') || process.env.BENCH_CPU_PROF === '1' ? fs.mkdtempSync(path.join(os.tmpdir(), 'synth-bench-prof-')) : undefined;
 
   console.log(`synthesis benchmark: node ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log('each pipeline: TrainingStorage (2 NFS PersistentVolumes + 2 claims) + the seed\'s KoreanLlmPipeline on it (Workflow, ServiceAccount, Role, RoleBinding) + TrainingMonitors (2 PodMonitors, 1 ServiceMonitor) + TrainingAlerts (PrometheusRule)\n');
+  console.log('each pipeline: TrainingStorage (2 NFS PersistentVolumes + 2 claims) + the seed\'s KoreanLlmPipeline on it (Workflow, ServiceAccount, Role, RoleBinding);');
+  console.log('each chart (training namespace): TrainerPodMonitor + TrainingAlerts; once: DcgmExporterMonitor + TrainingOperatorMonitor (in (b) in a chart of their own)\n');
   const results: Result[] = [];
   for (const layout of layouts) {
     for (const n of sizes) {
-      const r = runChild(layout, n, fixedRuns ?? runsFor(n), cpuProf);
+      const r = runChild(layout, n, fixedRuns, cpuProf);
       report(r, results.find((p) => p.layout === layout && p.n * 10 === n));
       results.push(r);
     }

@@ -6,7 +6,7 @@ import { vllmDeployment } from '../examples/pipelines';
 import { IMAGE } from '../examples/standalone-stages';
 import { GpuNodePool, KoreanBenchmark, KoreanLlmPipeline, PreferenceMethod, SecretKey } from '../src';
 import { TrainingAlerts } from '../src/alerting';
-import { TrainingMonitors } from '../src/training-monitoring';
+import { DcgmExporterMonitor, TrainerPodMonitor, TrainingOperatorMonitor } from '../src/training-monitoring';
 import { TrainingStorage, VolumeSource } from '../src/training-storage';
 
 /** (a) every pipeline in one chart; (b) one chart per pipeline. */
@@ -17,7 +17,13 @@ export const LAYOUT_NAMES: Record<Layout, string> = {
   b: 'chart per pipeline',
 };
 
-/** One pipeline of the benchmark: its storage, the seed's full pipeline using it, its monitoring. */
+/**
+ * One pipeline of the benchmark: its storage and the seed's full pipeline using it. Monitoring is
+ * added per training namespace (`addNamespaceMonitoring`) and per cluster (`addClusterMonitoring`),
+ * as a platform deploys it: a second trainer PodMonitor or PrometheusRule in the same namespace
+ * would scrape every trainer pod and fire every alert twice, and a dcgm-exporter ServiceMonitor per
+ * namespace would scrape the exporter once per namespace.
+ */
 function addPipeline(scope: Chart, i: number): void {
   const p = `p${i}`;
   const storage = new TrainingStorage(scope, `${p}-storage`, {
@@ -39,8 +45,18 @@ function addPipeline(scope: Chart, i: number): void {
     server: vllmDeployment(`${p}-inference-server`),
     slackWebhook: SecretKey.of('slack-webhook', 'url'),
   });
-  new TrainingMonitors(scope, `${p}-monitors`);
-  new TrainingAlerts(scope, `${p}-alerts`);
+}
+
+/** The monitoring of one training namespace: the trainer PodMonitor and the training alerts. */
+function addNamespaceMonitoring(chart: Chart): void {
+  new TrainerPodMonitor(chart, 'trainer-monitor');
+  new TrainingAlerts(chart, 'training-alerts');
+}
+
+/** The cluster's monitors: dcgm-exporter and the Training Operator, once. */
+function addClusterMonitoring(chart: Chart): void {
+  new DcgmExporterMonitor(chart, 'dcgm-exporter-monitor');
+  new TrainingOperatorMonitor(chart, 'training-operator-monitor');
 }
 
 /** Builds the library's constructs for N pipelines in a layout (nothing is synthesized yet). */
@@ -49,11 +65,15 @@ export function buildLibrary(layout: Layout, n: number): App {
   if (layout === 'a') {
     const chart = new Chart(app, 'bench', { namespace: 'llm-training', disableResourceNameHashes: true });
     for (let i = 0; i < n; i++) addPipeline(chart, i);
+    addNamespaceMonitoring(chart);
+    addClusterMonitoring(chart);
   } else {
     for (let i = 0; i < n; i++) {
       const chart = new Chart(app, `bench-${i}`, { namespace: `llm-training-${i}`, disableResourceNameHashes: true });
       addPipeline(chart, i);
+      addNamespaceMonitoring(chart);
     }
+    addClusterMonitoring(new Chart(app, 'platform', { namespace: 'monitoring', disableResourceNameHashes: true }));
   }
   return app;
 }
