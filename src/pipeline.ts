@@ -408,7 +408,7 @@ export class Pipeline extends Construct {
   private readonly steps: PipelineStep[] = [];
   private readonly params = new Map<string, PipelineParameter>();
   private readonly resource: ApiObject;
-  private dagCheck?: { key: string; errors: string[] };
+  private dagCheck?: { steps: number; deps: number; errors: string[] };
   private readonly rules = new Map<string, { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>();
 
   public constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -898,8 +898,12 @@ export class Pipeline extends Construct {
    * whole app once for every chart it synthesizes, and the DAG does not change in between.
    */
   private validateDag(): string[] {
-    const key = `${this.steps.length}/${this.steps.reduce((n, s) => n + s._dependencyCount, 0)}`;
-    if (this.dagCheck?.key !== key) this.dagCheck = { key, errors: this.checkDag() };
+    // cdk8s validates the whole app once per chart it synthesizes: check again only after a change
+    let deps = 0;
+    for (const s of this.steps) deps += s._dependencyCount;
+    const check = this.dagCheck;
+    if (check && check.steps === this.steps.length && check.deps === deps) return check.errors;
+    this.dagCheck = { steps: this.steps.length, deps, errors: this.checkDag() };
     return this.dagCheck.errors;
   }
 
