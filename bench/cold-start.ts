@@ -1,7 +1,7 @@
 // Cold start: the time a fresh `node` process takes to require the package, against cdk8s and
 // cdk8s-plus-28 alone. The package is required as compiled JavaScript (ts-node would measure the
-// TypeScript compiler, not the package): projen's `lib/` when it has been built, otherwise the
-// sources transpiled here into node_modules/.cache (git-ignored), file by file.
+// TypeScript compiler, not the package): projen's `lib/` when it has been built since the last
+// change to src/, otherwise the sources transpiled here into node_modules/.cache (git-ignored).
 
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -14,7 +14,9 @@ const CACHE = path.join(ROOT, 'node_modules', '.cache', 'cdk8s-korean-llm-bench'
 /** The compiled entry point of the package, building it when `lib/` is absent. */
 export function packageEntry(): { entry: string; how: string } {
   const lib = path.join(ROOT, 'lib', 'src', 'index.js');
-  if (fs.existsSync(lib)) return { entry: lib, how: 'lib/src/index.js (projen compile)' };
+  if (fs.existsSync(lib) && !newerThan(path.join(ROOT, 'src'), fs.statSync(lib).mtimeMs)) {
+    return { entry: lib, how: 'lib/src/index.js (projen compile)' };
+  }
   const options: ts.CompilerOptions = {
     module: ts.ModuleKind.CommonJS,
     target: ts.ScriptTarget.ES2022,
@@ -41,6 +43,14 @@ export function packageEntry(): { entry: string; how: string } {
     }
   }
   return { entry: path.join(CACHE, 'src', 'index.js'), how: 'src/ transpiled into node_modules/.cache (lib/ absent)' };
+}
+
+/** Whether a file under `dir` changed after `mtimeMs` (then lib/ is stale). */
+function newerThan(dir: string, mtimeMs: number): boolean {
+  return fs.readdirSync(dir, { withFileTypes: true }).some((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? newerThan(p, mtimeMs) : fs.statSync(p).mtimeMs > mtimeMs;
+  });
 }
 
 function once(code: string): number {

@@ -7,12 +7,13 @@
 // (the same as flags --sizes=..., --layouts=..., --runs=..., --cpu-prof, --no-cold-start when the
 // script is run with ts-node directly; projen does not pass arguments on to the task)
 //
-// Each configuration (layout x size) runs in its own child process, so that its peak RSS is its
-// own. In the child the library run (build the constructs, `app.synthYaml()`) and the floor run
+// Each configuration (layout x size) runs in child processes of its own, so that its peak RSS is
+// its own. In the child the library run (build the constructs, `app.synthYaml()`) and the floor run
 // (the same documents as bare ApiObjects, same chart layout, `app.synthYaml()`) alternate after a
 // warm-up, in pairs (one of each, back to back, which goes first alternating), as many pairs as fit
-// in about 40 s (3 to 41). Times are medians; the ratio is the median of the pairs' ratios, which a
-// slow phase of a shared machine (it lasts seconds) changes less than it changes the times.
+// in about 20 s (3 to 21), in two processes per configuration. Times are medians of the pooled
+// runs; the ratio is the median of the pairs' ratios, which a slow phase of a shared machine (it
+// lasts seconds) changes less than it changes the times.
 
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -38,10 +39,16 @@ interface Result {
 
 const DEFAULT_SIZES = [1, 10, 100, 1000];
 
-/** Paired runs per configuration: as many as fit in about 40 s, at least 3 and at most 41. */
-const TIME_BUDGET_MS = 40_000;
+/**
+ * Each configuration runs in two child processes (the JIT compiles each process's code its own
+ * way: a configuration's figures differ more between processes than between runs of one process),
+ * each with as many paired runs as fit in about 20 s, at least 3 and at most 21; the pairs of both
+ * are pooled.
+ */
+const PROCESSES = 2;
+const TIME_BUDGET_MS = 20_000;
 const MIN_RUNS = 3;
-const MAX_RUNS = 41;
+const MAX_RUNS = 21;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -127,9 +134,9 @@ function child(layout: Layout, n: number, fixedRuns: number | undefined): Result
 // ---------------------------------------------------------------------------------------------
 // parent
 
-function runChild(layout: Layout, n: number, runs: number | undefined, cpuProf: string | undefined): Result {
+function runChild(layout: Layout, n: number, runs: number | undefined, cpuProf: string | undefined, index: number): Result {
   const execArgv = ['--max-old-space-size=8192', '-r', 'ts-node/register/transpile-only'];
-  if (cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=synth-${layout}-${n}.cpuprofile`);
+  if (cpuProf) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=synth-${layout}-${n}-${index}.cpuprofile`);
   const r = spawnSync(process.execPath, [...execArgv, __filename, '--child', layout, String(n), String(runs ?? 0)], {
     env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, '..', 'test', 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -141,13 +148,28 @@ function runChild(layout: Layout, n: number, runs: number | undefined, cpuProf: 
   return JSON.parse(last);
 }
 
+/** The runs of several processes of one configuration, as one result. */
+function pooled(rs: Result[]): Result {
+  const all = <K extends keyof Result>(k: K) => rs.flatMap((r) => r[k] as unknown as number[]);
+  return {
+    ...rs[0],
+    library: all('library'),
+    floor: all('floor'),
+    ratios: all('ratios'),
+    libraryCpu: all('libraryCpu'),
+    floorCpu: all('floorCpu'),
+    maxRssMb: Math.max(...rs.map((r) => r.maxRssMb)),
+    floorCheck: [...new Set(rs.map((r) => r.floorCheck))].join('; '),
+  };
+}
+
 const s = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 
 function report(r: Result, previous: Result | undefined): void {
   const lib = median(r.library);
   const flo = median(r.floor);
   console.log(`layout (${r.layout}) ${LAYOUT_NAMES[r.layout]}, ${r.n} pipeline${r.n > 1 ? 's' : ''}: ${r.docs} documents, ${(r.yamlBytes / 1e6).toFixed(2)} MB of YAML`);
-  console.log(`  library: ${s(lib).padStart(9)} (median of ${r.library.length}; ${s(lib / r.n)} per pipeline)  ${Math.round(r.docs / (lib / 1000))} documents/s`);
+  console.log(`  library: ${s(lib).padStart(9)} (median of ${r.library.length} in ${PROCESSES} processes; ${s(lib / r.n)} per pipeline)  ${Math.round(r.docs / (lib / 1000))} documents/s`);
   console.log(`  floor:   ${s(flo).padStart(9)} (median of ${r.floor.length}; ${s(flo / r.n)} per pipeline)  ${Math.round(r.docs / (flo / 1000))} documents/s`);
   console.log(`  CPU time: library ${s(median(r.libraryCpu))}, floor ${s(median(r.floorCpu))} (medians; process CPU time, which other load on the machine does not inflate)`);
   console.log(`  ratio library/floor: ${median(r.ratios).toFixed(2)}x (median of the ${r.ratios.length} paired runs' wall-time ratios; ratio of the medians ${(lib / flo).toFixed(2)}x, of the CPU-time medians ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x)`);
@@ -190,7 +212,7 @@ function main(argv: string[]): void {
   const results: Result[] = [];
   for (const layout of layouts) {
     for (const n of sizes) {
-      const r = runChild(layout, n, fixedRuns, cpuProf);
+      const r = pooled(Array.from({ length: PROCESSES }, (_, i) => runChild(layout, n, fixedRuns, cpuProf, i)));
       report(r, results.find((p) => p.layout === layout && p.n * 10 === n));
       results.push(r);
     }
