@@ -22,8 +22,8 @@ def build_trainer(ctx: StageContext) -> Any:
     config, plan = ctx.config, ctx.plan
     if plan.backend == "unsloth":
         unsloth = require("unsloth", "unsloth")
-        args = unsloth.UnslothTrainingArguments(
-            **targs.unsloth_cpt_kwargs(config, plan.checkpoints_dir, ctx.bf16, plan.dist)
+        args = targs.build_arguments(
+            unsloth.UnslothTrainingArguments, targs.unsloth_cpt_kwargs(config, plan.checkpoints_dir, ctx.bf16, plan.dist)
         )
         return unsloth.UnslothTrainer(
             model=ctx.model, args=args, train_dataset=ctx.dataset, processing_class=ctx.tokenizer,
@@ -38,7 +38,7 @@ def build_trainer(ctx: StageContext) -> Any:
     )
     optimizer = torch.optim.AdamW(groups, lr=config["LEARNING_RATE"], fused=torch.cuda.is_available())
     return trl.SFTTrainer(
-        model=ctx.model, args=trl.SFTConfig(**kwargs), train_dataset=ctx.dataset,
+        model=ctx.model, args=targs.build_arguments(trl.SFTConfig, kwargs), train_dataset=ctx.dataset,
         processing_class=ctx.tokenizer, optimizers=(optimizer, None), callbacks=ctx.callbacks,
     )
 

@@ -24,8 +24,8 @@ def build_trainer(ctx: StageContext) -> Any:
             "'messages' with it, so start from an instruct model or one whose tokenizer defines it"
         )
     trl = require("trl", "trl")
-    args = trl.SFTConfig(
-        **targs.sft_config_kwargs(ctx.config, ctx.plan.checkpoints_dir, ctx.bf16, ctx.plan.backend, ctx.plan.dist)
+    args = targs.build_arguments(
+        trl.SFTConfig, targs.sft_config_kwargs(ctx.config, ctx.plan.checkpoints_dir, ctx.bf16, ctx.plan.backend, ctx.plan.dist)
     )
     return trl.SFTTrainer(
         model=ctx.model, args=args, train_dataset=ctx.dataset, processing_class=ctx.tokenizer,

@@ -8,6 +8,7 @@ constructor), and trainers take ``processing_class=tokenizer``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -134,6 +135,26 @@ def training_kwargs(config: Config, output_dir: Path, bf16_supported: bool, back
     if dist.world_size > 1:
         kwargs["ddp_find_unused_parameters"] = False
     return kwargs
+
+
+def adapt_to_fields(kwargs: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """The shared arguments in the names the installed arguments class takes.
+
+    Transformers 5 removed ``warmup_ratio`` (deprecated in 5.0, gone in later 5.x releases); there
+    ``warmup_steps`` takes the ratio itself, a float below 1. A ratio of 1 (warm up for the whole run)
+    would read as one step, so it becomes the largest float below 1.
+    """
+    names = set(fields)
+    out = dict(kwargs)
+    if "warmup_ratio" in out and "warmup_ratio" not in names and "warmup_steps" in names:
+        ratio = float(out.pop("warmup_ratio"))
+        out["warmup_steps"] = min(ratio, 0.999999)
+    return out
+
+
+def build_arguments(cls: Any, kwargs: Mapping[str, Any]) -> Any:
+    """``cls(**kwargs)`` for a ``TrainingArguments`` dataclass (or TRL/Unsloth subclass), adapted to it."""
+    return cls(**adapt_to_fields(kwargs, (f.name for f in dataclasses.fields(cls))))
 
 
 def sft_config_kwargs(config: Config, output_dir: Path, bf16_supported: bool, backend: str,

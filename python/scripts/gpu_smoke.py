@@ -104,7 +104,7 @@ def trainer_for(config, plan, bf16: bool, callbacks: list, max_steps: int):
                                 config["LEARNING_RATE"], targs.embedding_learning_rate(config), config["WEIGHT_DECAY"])
     optimizer = torch.optim.AdamW(groups, lr=config["LEARNING_RATE"])
     ids = tokenizer(TEXT * 40)["input_ids"]
-    trainer = transformers.Trainer(model=model, args=transformers.TrainingArguments(**kwargs),
+    trainer = transformers.Trainer(model=model, args=targs.build_arguments(transformers.TrainingArguments, kwargs),
                                    train_dataset=Blocks(ids, 512), optimizers=(optimizer, None), callbacks=callbacks)
     return trainer, model, tokenizer
 

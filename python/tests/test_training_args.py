@@ -4,6 +4,7 @@ import unittest
 from pathlib import Path
 
 from korean_llm_trainer.contract import parse_config
+from korean_llm_trainer import training_args as targs
 from korean_llm_trainer.errors import ContractError
 from korean_llm_trainer.training_args import (
     DistInfo, choose_backend, dist_info, embedding_learning_rate, is_embedding_parameter, lora_kwargs,
@@ -81,6 +82,29 @@ class SftConfigTest(unittest.TestCase):
     def test_resume(self):
         self.assertEqual(resume_kwargs(None), {})
         self.assertEqual(resume_kwargs(OUT / "checkpoint-500"), {"resume_from_checkpoint": str(OUT / "checkpoint-500")})
+
+
+class ArgumentsClassTest(unittest.TestCase):
+    def test_warmup_ratio_kept_where_the_class_takes_it(self):
+        kwargs = {"warmup_ratio": 0.03, "learning_rate": 1e-5}
+        self.assertEqual(targs.adapt_to_fields(kwargs, ["warmup_ratio", "warmup_steps", "learning_rate"]), kwargs)
+
+    def test_warmup_ratio_becomes_fractional_warmup_steps_on_transformers_5(self):
+        adapted = targs.adapt_to_fields({"warmup_ratio": 0.03, "learning_rate": 1e-5}, ["warmup_steps", "learning_rate"])
+        self.assertEqual(adapted, {"warmup_steps": 0.03, "learning_rate": 1e-5})
+        # a ratio of 1 must stay a ratio (warmup_steps >= 1 counts steps)
+        self.assertLess(targs.adapt_to_fields({"warmup_ratio": 1.0}, ["warmup_steps"])["warmup_steps"], 1)
+
+    def test_build_arguments_reads_the_dataclass_fields(self):
+        import dataclasses
+
+        @dataclasses.dataclass
+        class V5Args:
+            output_dir: str
+            warmup_steps: float = 0
+
+        args = targs.build_arguments(V5Args, {"output_dir": "/out", "warmup_ratio": 0.1})
+        self.assertEqual(args, V5Args(output_dir="/out", warmup_steps=0.1))
 
 
 class CptTest(unittest.TestCase):
