@@ -42,7 +42,7 @@ export function packageEntry(): { entry: string; how: string } {
       queue.push(path.resolve(path.dirname(file), m[1]) + '.ts');
     }
   }
-  return { entry: path.join(CACHE, 'src', 'index.js'), how: 'src/ transpiled into node_modules/.cache (lib/ absent)' };
+  return { entry: path.join(CACHE, 'src', 'index.js'), how: 'src/ transpiled into node_modules/.cache (lib/ absent or older than src/)' };
 }
 
 /** Whether a file under `dir` changed after `mtimeMs` (then lib/ is stale). */
