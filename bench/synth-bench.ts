@@ -170,7 +170,7 @@ function report(r: Result, previous: Result | undefined): void {
   const flo = median(r.floor);
   console.log(`layout (${r.layout}) ${LAYOUT_NAMES[r.layout]}, ${r.n} pipeline${r.n > 1 ? 's' : ''}: ${r.docs} documents, ${(r.yamlBytes / 1e6).toFixed(2)} MB of YAML`);
   console.log(`  library: ${s(lib).padStart(9)} (median of ${r.library.length} in ${PROCESSES} processes; ${s(lib / r.n)} per pipeline)  ${Math.round(r.docs / (lib / 1000))} documents/s`);
-  console.log(`  floor:   ${s(flo).padStart(9)} (median of ${r.floor.length}; ${s(flo / r.n)} per pipeline)  ${Math.round(r.docs / (flo / 1000))} documents/s`);
+  console.log(`  floor:   ${s(flo).padStart(9)} (median of ${r.floor.length} in ${PROCESSES} processes; ${s(flo / r.n)} per pipeline)  ${Math.round(r.docs / (flo / 1000))} documents/s`);
   console.log(`  CPU time: library ${s(median(r.libraryCpu))}, floor ${s(median(r.floorCpu))} (medians; process CPU time, which other load on the machine does not inflate)`);
   console.log(`  ratio library/floor: ${median(r.ratios).toFixed(2)}x (median of the ${r.ratios.length} paired runs' wall-time ratios; ratio of the medians ${(lib / flo).toFixed(2)}x, of the CPU-time medians ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x)`);
   if (previous && previous.n * 10 === r.n) {
