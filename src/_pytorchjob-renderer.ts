@@ -58,8 +58,8 @@ export const SCRATCH_MOUNTS = { shm: '/dev/shm', tmp: '/tmp', cache: '/cache' };
 
 // The spec is rendered as the JSON cdk8s writes: keys sorted at every level (every literal below
 // lists its keys in order; maps and objects from elsewhere go through `sortedJson`), no undefined or
-// null values. A pipeline embeds it as is, without a second pass through cdk8s; the test of this
-// file checks the order on every configuration it renders.
+// null values. A pipeline embeds it as is, without a second pass through cdk8s; a test in
+// test/gpu-training-job.test.ts compares it, key order included, with what cdk8s writes for the job.
 
 /** A copy of a JSON value with the keys of every object sorted and undefined/null values dropped. */
 export function sortedJson(value: any): any {

@@ -79,7 +79,6 @@ interface AlertRule {
   readonly description: string;
 }
 
-/** What `TrainingAlerts` computes before it creates its PrometheusRule. */
 /**
  * A PrometheusRule's props with each rule's `expr` a plain string: the generated type wraps it in a
  * class that only the generated `toJson` mapping unwraps, a second pass over the whole object.
@@ -88,6 +87,7 @@ type RuleProps = Omit<PrometheusRuleProps, 'spec'> & {
   readonly spec: { readonly groups: { readonly name: string; readonly rules: (Omit<PrometheusRuleSpecGroupsRules, 'expr'> & { readonly expr: string })[] }[] };
 };
 
+/** What `TrainingAlerts` computes before it creates its PrometheusRule. */
 interface AlertsPlan {
   readonly props: RuleProps;
   readonly rules: AlertRule[];

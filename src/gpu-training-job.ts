@@ -1,4 +1,4 @@
-import { ApiObject, ApiObjectProps, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EnvVar, renderPyTorchJobSpec, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorchjob-renderer';
@@ -585,10 +585,6 @@ export class GpuTrainingJob extends Construct {
 class JobApiObject extends ApiObject {
   /** @internal */
   public readonly _patches: JsonPatch[] = [];
-
-  public constructor(scope: Construct, id: string, props: ApiObjectProps) {
-    super(scope, id, props);
-  }
 
   public addJsonPatch(...ops: JsonPatch[]): void {
     super.addJsonPatch(...ops);
