@@ -150,7 +150,7 @@ function runChild(layout: Layout, n: number, runs: number | undefined, cpuProf: 
 
 /** The runs of several processes of one configuration, as one result. */
 function pooled(rs: Result[]): Result {
-  const all = <K extends keyof Result>(k: K) => rs.flatMap((r) => r[k] as unknown as number[]);
+  const all = (k: 'library' | 'floor' | 'ratios' | 'libraryCpu' | 'floorCpu') => rs.flatMap((r) => r[k]);
   return {
     ...rs[0],
     library: all('library'),

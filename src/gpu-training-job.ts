@@ -359,10 +359,11 @@ export class GpuTrainingJob extends Construct {
     }
     for (const m of props.mounts ?? []) this.addClaimMount(m);
 
-    // A plain ApiObject with the PyTorchJob GVK, not the generated class: the generated `toJson()`
-    // maps the already patched JSON through its TypeScript field names once more, which silently
-    // drops patched quantities (`limits.cpu: '16'`) and fields such as `hostIPC`. Here the spec is
-    // mapped once, before JSON patches apply, so `ApiObject.of(job).addJsonPatch(...)` always lands.
+    // An ApiObject with the PyTorchJob GVK (`JobApiObject`, below), not the generated class: the
+    // generated `toJson()` maps the already patched JSON through its TypeScript field names once
+    // more, which silently drops patched quantities (`limits.cpu: '16'`) and fields such as
+    // `hostIPC`. Here the spec is rendered as JSON before JSON patches apply, so
+    // `ApiObject.of(job).addJsonPatch(...)` always lands, standalone and in a pipeline's manifest.
     const create = (name?: string) => new JobApiObject(this, 'Resource', {
       ...PyTorchJob.GVK,
       metadata: {
