@@ -90,4 +90,9 @@ project.addTask('bench', {
   exec: 'ts-node --transpile-only --project test/tsconfig.json bench/synth-bench.ts',
 });
 
+project.addTask('bench:walk', {
+  description: 'Time the whole-app walk cdk8s repeats per chart: floor, library and a same-shape replica',
+  exec: 'ts-node --transpile-only --project test/tsconfig.json bench/walk-probe.ts',
+});
+
 project.synth();
