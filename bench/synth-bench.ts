@@ -20,6 +20,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { coldStart } from './cold-start';
+import { median } from './stats';
 import { buildFloor, captureDocs, CapturedDocs, Layout, LAYOUT_NAMES, runFloor, runLibrary } from './workload';
 
 interface Result {
@@ -49,11 +50,6 @@ const PROCESSES = 2;
 const TIME_BUDGET_MS = 30_000;
 const MIN_RUNS = 4;
 const MAX_RUNS = 21;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /**
  * Wall time and CPU time (all threads of the process: the GC's helpers too) of one run, ms.

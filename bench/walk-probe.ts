@@ -16,6 +16,7 @@
 
 import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { median } from './stats';
 import { buildFloor, buildLibrary, captureDocs } from './workload';
 
 const N = Number(process.env.WALK_SIZE ?? 500);
@@ -65,11 +66,6 @@ function replica(library: App): App {
   };
   copy(library, app);
   return app;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function main(): void {
