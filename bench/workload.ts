@@ -81,13 +81,13 @@ export function buildLibrary(layout: Layout, n: number): App {
 /** The documents of each chart, as the library produced them (the floor's input). */
 export type CapturedDocs = any[][];
 
-/** Synthesizes the library once and keeps every chart's JSON documents. */
-export function captureDocs(layout: Layout, n: number): { docs: CapturedDocs; yaml: string } {
+/** Synthesizes the library once and keeps every chart's JSON documents (and the synthesized app). */
+export function captureDocs(layout: Layout, n: number): { docs: CapturedDocs; yaml: string; app: App } {
   const app = buildLibrary(layout, n);
   const yaml = app.synthYaml();
   // synthYaml has validated and resolved the app: each chart's toJson() is now what it emitted
   const docs = app.charts.map((c) => c.toJson());
-  return { docs: JSON.parse(JSON.stringify(docs)), yaml };
+  return { docs: JSON.parse(JSON.stringify(docs)), yaml, app };
 }
 
 /**

@@ -898,7 +898,6 @@ export class Pipeline extends Construct {
    * whole app once for every chart it synthesizes, and the DAG does not change in between.
    */
   private validateDag(): string[] {
-    // cdk8s validates the whole app once per chart it synthesizes: check again only after a change
     let deps = 0;
     for (const s of this.steps) deps += s._dependencyCount;
     const check = this.dagCheck;
