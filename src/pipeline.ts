@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IValidation } from 'constructs';
 import { containerSecurityContext, SCRATCH_MOUNTS } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
@@ -315,6 +315,32 @@ interface StepRender {
   task?: { when?: string };
 }
 
+/** No errors: one shared array, so that a valid pipeline's checks allocate nothing. */
+const NO_ERRORS: string[] = Object.freeze([]) as unknown as string[];
+
+/**
+ * A pipeline's validation: its DAG check, computed again only when a step or a dependency was
+ * added since the last one. cdk8s validates the whole app once for every chart it synthesizes
+ * (millions of validations with hundreds of charts), and the DAG does not change in between: a
+ * validation that nothing changed reads one flag of this object and nothing else (reading the
+ * steps there, objects all over the heap, cost more than visiting three constructs).
+ */
+class DagValidation implements IValidation {
+  /** A step or dependency was added since the last check (they are only ever added). */
+  public changed = true;
+  private errors: string[] = NO_ERRORS;
+
+  public constructor(private readonly check: () => string[]) {}
+
+  public validate(): string[] {
+    if (this.changed) {
+      this.errors = this.check();
+      this.changed = false;
+    }
+    return this.errors;
+  }
+}
+
 /**
  * One task of a pipeline's DAG. Create steps with the pipeline's `add*` methods.
  */
@@ -351,13 +377,11 @@ export class PipelineStep {
         throw new Error(`'dependsOn' of step '${this.name}' must be steps of the same pipeline (${this.pipeline.node.path}), got step '${s.name}' of ${s.pipeline.node.path}`);
       }
       if (s === this) v.fail('dependsOn', s.name, 'other steps (a step cannot depend on itself)');
-      if (!this.deps.includes(s)) this.deps.push(s);
+      if (!this.deps.includes(s)) {
+        this.deps.push(s);
+        this.pipeline._dagChanged();
+      }
     }
-  }
-
-  /** @internal the number of dependencies (they are only ever added) */
-  public get _dependencyCount(): number {
-    return this.deps.length;
   }
 
   /** The steps this one waits for (a copy). */
@@ -408,7 +432,7 @@ export class Pipeline extends Construct {
   private readonly steps: PipelineStep[] = [];
   private readonly params = new Map<string, PipelineParameter>();
   private readonly resource: ApiObject;
-  private dagCheck?: { steps: number; deps: number; errors: string[] };
+  private readonly dag = new DagValidation(() => this.checkDag());
   private readonly rules = new Map<string, { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>();
 
   public constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -464,7 +488,7 @@ export class Pipeline extends Construct {
       this.resource.addJsonPatch(JsonPatch.remove('/metadata/name'));
     }
 
-    this.node.addValidation({ validate: () => this.validateDag() });
+    this.node.addValidation(this.dag);
   }
 
   /** The steps, in the order they were added (a copy). */
@@ -523,7 +547,7 @@ export class Pipeline extends Construct {
     if (job.storage) this.requireSameStorage(job.storage, name);
 
     const step: PipelineStep = PipelineStep._create(this, name, (): StepRender => this.renderStage(step, job, options), job);
-    this.steps.push(step);
+    this.addStep(step);
     step.addDependency(...(options.dependsOn ?? []));
     // a stage that starts from another stage's model waits for it
     if (job instanceof TrainingStage && job.baseModel.stage) {
@@ -548,7 +572,7 @@ export class Pipeline extends Construct {
       v.absolutePath(`outputFiles['${n}']`, p);
     }
     const step: PipelineStep = PipelineStep._create(this, name, (): StepRender => ({ template: this.containerTemplate(step, props) }));
-    this.steps.push(step);
+    this.addStep(step);
     step.addDependency(...(props.dependsOn ?? []));
     return step;
   }
@@ -634,7 +658,7 @@ export class Pipeline extends Construct {
         ].join(' && '),
       } : undefined,
     }));
-    this.steps.push(step);
+    this.addStep(step);
     step.addDependency(modelStep, ...(props.gate ? [props.gate] : []), ...competitors, ...(props.dependsOn ?? []));
     step._isGated = props.gate !== undefined;
     return step;
@@ -893,17 +917,14 @@ export class Pipeline extends Construct {
     });
   }
 
-  /**
-   * The DAG's errors, computed again only when a step or dependency was added: cdk8s validates the
-   * whole app once for every chart it synthesizes, and the DAG does not change in between.
-   */
-  private validateDag(): string[] {
-    let deps = 0;
-    for (const s of this.steps) deps += s._dependencyCount;
-    const check = this.dagCheck;
-    if (check && check.steps === this.steps.length && check.deps === deps) return check.errors;
-    this.dagCheck = { steps: this.steps.length, deps, errors: this.checkDag() };
-    return this.dagCheck.errors;
+  /** @internal a step or a dependency was added: the DAG is checked again at the next validation */
+  public _dagChanged(): void {
+    this.dag.changed = true;
+  }
+
+  private addStep(step: PipelineStep): void {
+    this.steps.push(step);
+    this._dagChanged();
   }
 
   private checkDag(): string[] {
@@ -927,7 +948,7 @@ export class Pipeline extends Construct {
         if (!this.steps.includes(d)) errors.push(`step '${s.name}' depends on '${d.name}', which is not a step of pipeline ${this.node.path}`);
       }
     }
-    return errors;
+    return errors.length > 0 ? errors : NO_ERRORS;
   }
 }
 

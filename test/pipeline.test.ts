@@ -518,6 +518,31 @@ describe('Pipeline bad input', () => {
     expect(() => Testing.synth(Chart.of(pipeline))).toThrow(/has a dependency cycle: a -> c -> b -> a/);
   });
 
+  test('the DAG is checked again after a change made once it was validated', () => {
+    // cdk8s validates the app once per chart; the check is kept until a step or dependency is added
+    const pipeline = newPipeline();
+    expect(pipeline.node.validate()).toEqual([expect.stringMatching(/has no steps/)]);
+    const a = pipeline.addContainerStep('a', { command: ['true'] });
+    const b = pipeline.addContainerStep('b', { command: ['true'], dependsOn: [a] });
+    expect(pipeline.node.validate()).toEqual([]);
+    expect(pipeline.node.validate()).toEqual([]);
+    a.addDependency(b);
+    expect(pipeline.node.validate()).toEqual([expect.stringMatching(/has a dependency cycle: a -> b -> a/)]);
+    // adding a dependency that is already there changes nothing
+    a.addDependency(b);
+    expect(pipeline.node.validate()).toEqual([expect.stringMatching(/has a dependency cycle/)]);
+  });
+
+  test('a pipeline validated many times is still synthesized with every later step', () => {
+    const chart = newChart();
+    const pipeline = newPipeline(chart);
+    pipeline.addContainerStep('a', { command: ['true'] });
+    for (let i = 0; i < 3; i++) expect(pipeline.node.validate()).toEqual([]);
+    pipeline.addContainerStep('b', { command: ['true'] });
+    const tasks = workflowOf(synth(chart)).spec.templates.find((t: any) => t.dag).dag.tasks.map((t: any) => t.name);
+    expect(tasks).toEqual(expect.arrayContaining(['a', 'b']));
+  });
+
   test('fails when a step depends on itself', () => {
     const pipeline = newPipeline();
     const a = pipeline.addContainerStep('a', { command: ['true'] });
