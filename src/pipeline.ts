@@ -322,7 +322,7 @@ const NO_ERRORS: string[] = Object.freeze([]) as unknown as string[];
  * A pipeline's validation: its DAG check, computed again only when a step or a dependency was
  * added since the last one. cdk8s validates the whole app once for every chart it synthesizes
  * (millions of validations with hundreds of charts), and the DAG does not change in between: a
- * validation that nothing changed reads one flag of this object and nothing else (reading the
+ * validation with nothing changed reads this object only and returns its last errors (reading the
  * steps there, objects all over the heap, cost more than visiting three constructs).
  */
 class DagValidation implements IValidation {

@@ -533,14 +533,17 @@ describe('Pipeline bad input', () => {
     expect(pipeline.node.validate()).toEqual([expect.stringMatching(/has a dependency cycle/)]);
   });
 
-  test('a pipeline validated many times is still synthesized with every later step', () => {
+  test('a pipeline synthesized once still fails synthesis after a later cycle', () => {
+    // the first synthesis validates (and keeps) a valid DAG; the cycle added afterwards must be seen
     const chart = newChart();
     const pipeline = newPipeline(chart);
-    pipeline.addContainerStep('a', { command: ['true'] });
+    const a = pipeline.addContainerStep('a', { command: ['true'] });
     for (let i = 0; i < 3; i++) expect(pipeline.node.validate()).toEqual([]);
-    pipeline.addContainerStep('b', { command: ['true'] });
+    const b = pipeline.addContainerStep('b', { command: ['true'], dependsOn: [a] });
     const tasks = workflowOf(synth(chart)).spec.templates.find((t: any) => t.dag).dag.tasks.map((t: any) => t.name);
     expect(tasks).toEqual(expect.arrayContaining(['a', 'b']));
+    a.addDependency(b);
+    expect(() => Testing.synth(chart)).toThrow(/has a dependency cycle: a -> b -> a/);
   });
 
   test('fails when a step depends on itself', () => {
