@@ -27,10 +27,9 @@ export const LAYOUT_NAMES: Record<Layout, string> = {
  * Construct ids: in one chart (layout a) each pipeline's constructs need ids of their own
  * (`p7-storage`); with a chart per pipeline (layout b) the chart's id carries the pipeline and its
  * constructs take the same ids in every chart (`storage`, `training`), as the floor's ApiObjects
- * do (`o0`..`o9` in every chart). With ids that differ from chart to chart (`p7-storage` in chart
- * 7) every chart's children object has a hidden class of its own, and cdk8s's per-chart walk of the
- * whole app took the library 24.6-28.6 s at 1000 charts against 15.5-21.7 s with the same ids
- * (docs/benchmark.md).
+ * do (`o0`..`o9` in every chart). Ids that differ from chart to chart give every chart's children
+ * object a hidden class of its own, which cdk8s's per-chart walk of the whole app pays for at
+ * 1000 charts (figures in docs/benchmark.md).
  */
 function addPipeline(scope: Chart, i: number, ids: 'unique' | 'chart-local'): void {
   const p = `p${i}`;
