@@ -211,7 +211,7 @@ export class TrainingAlerts extends ApiObject {
 
   public constructor(scope: Construct, id: string, props: TrainingAlertsProps = {}) {
     const plan = TrainingAlerts.plan(scope, props);
-    super(scope, id, { ...PrometheusRule.GVK, ...plan.props });
+    super(scope, id, Object.assign({}, PrometheusRule.GVK, plan.props));
     this.trainingNamespace = plan.namespace;
     this.gpuUtilizationThreshold = plan.threshold;
     this.rules = plan.rules;
@@ -315,7 +315,7 @@ export class SlackAlerts extends ApiObject {
   public readonly receiverName: string;
 
   public constructor(scope: Construct, id: string, props: SlackAlertsProps) {
-    super(scope, id, { ...AlertmanagerConfig.GVK, ...SlackAlerts.propsOf(props) });
+    super(scope, id, Object.assign({}, AlertmanagerConfig.GVK, SlackAlerts.propsOf(props)));
     this.receiverName = SLACK_RECEIVER;
   }
 

@@ -364,14 +364,17 @@ export class GpuTrainingJob extends Construct {
     // more, which silently drops patched quantities (`limits.cpu: '16'`) and fields such as
     // `hostIPC`. Here the spec is rendered as JSON before JSON patches apply, so
     // `ApiObject.of(job).addJsonPatch(...)` always lands, standalone and in a pipeline's manifest.
+    // Objects are merged with Object.assign, not as `{ ...a, key }`: on Node 20 an object literal
+    // that starts with a spread and adds keys after it gets a hidden class of its own, every time
+    // (docs/benchmark.md).
     const create = (name?: string) => new JobApiObject(this, 'Resource', {
-      ...PyTorchJob.GVK,
-      metadata: {
-        ...(name ? { name } : {}),
+      apiVersion: PyTorchJob.GVK.apiVersion,
+      kind: PyTorchJob.GVK.kind,
+      metadata: Object.assign(name ? { name } : {}, {
         // Kueue reads its queue label on the job object, not on the pods
-        labels: { ...props.labels, [LABELS.partOf]: PART_OF, ...this.queueing._render(this.gangSize).labels },
+        labels: Object.assign({}, props.labels, { [LABELS.partOf]: PART_OF }, this.queueing._render(this.gangSize).labels),
         annotations: { ...props.annotations },
-      },
+      }),
       spec: Lazy.any({ produce: () => renderPyTorchJobSpec(this.workload()) }),
     });
     let resource = create(props.name);
@@ -501,16 +504,14 @@ export class GpuTrainingJob extends Construct {
     }
     // the key order of `toJson()`: apiVersion, kind, metadata, the rest
     const { apiVersion, kind, metadata: { name: _name, ...metadata } = {} as any, ...rest } = json;
-    return {
-      ...(apiVersion !== undefined ? { apiVersion } : {}),
-      ...(kind !== undefined ? { kind } : {}),
-      metadata: {
-        ...metadata,
-        generateName: this.embedding?.generateName,
-        labels: { ...metadata.labels, ...this._ownLabels(), ...this.embedding?.labels },
-      },
-      ...rest,
-    };
+    const out: any = {};
+    if (apiVersion !== undefined) out.apiVersion = apiVersion;
+    if (kind !== undefined) out.kind = kind;
+    out.metadata = Object.assign({}, metadata, {
+      generateName: this.embedding?.generateName,
+      labels: Object.assign({}, metadata.labels, this._ownLabels(), this.embedding?.labels),
+    });
+    return Object.assign(out, rest);
   }
 
   /** The object this construct emits when standalone. */
@@ -531,13 +532,7 @@ export class GpuTrainingJob extends Construct {
         env.push({ name, value: override ?? entry.value!() });
       }
     }
-    const podLabels = {
-      ...p.podLabels,
-      [LABELS.partOf]: PART_OF,
-      ...this._ownLabels(),
-      ...queue.labels,
-      ...embedded?.labels,
-    };
+    const podLabels = Object.assign({}, p.podLabels, { [LABELS.partOf]: PART_OF }, this._ownLabels(), queue.labels, embedded?.labels);
     return {
       image: p.image,
       command: p.command ?? ['torchrun', '-m', 'korean_llm_trainer', p.trainerCommand!],

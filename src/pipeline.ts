@@ -853,12 +853,11 @@ export class Pipeline extends Construct {
     const rendered = this.steps.map((s) => ({ step: s, r: s._render() }));
     const exit = this.exitHandler();
     const claims = [this.storage.data, this.storage.output];
-    const runLabels: { [key: string]: string } = {
-      ...this.props.podLabels,
+    const runLabels: { [key: string]: string } = Object.assign({}, this.props.podLabels, {
       [LABELS.run]: RUN_ID,
       [LABELS.pipeline]: this.workflowName,
       [LABELS.partOf]: PART_OF,
-    };
+    });
     const uid = this.props.runAsUser ?? 1000;
     return {
       entrypoint: 'main',

@@ -108,7 +108,7 @@ export class TrainerPodMonitor extends ApiObject {
   public readonly selector: { [key: string]: string };
 
   public constructor(scope: Construct, id: string, props: TrainerPodMonitorProps = {}) {
-    super(scope, id, { ...PodMonitor.GVK, ...TrainerPodMonitor.propsOf(props) });
+    super(scope, id, Object.assign({}, PodMonitor.GVK, TrainerPodMonitor.propsOf(props)));
     this.selector = trainerSelector();
   }
 
@@ -175,7 +175,7 @@ export class DcgmExporterMonitor extends ApiObject {
   public readonly exporterNamespace: string;
 
   public constructor(scope: Construct, id: string, props: DcgmExporterMonitorProps = {}) {
-    super(scope, id, { ...ServiceMonitor.GVK, ...DcgmExporterMonitor.propsOf(props) });
+    super(scope, id, Object.assign({}, ServiceMonitor.GVK, DcgmExporterMonitor.propsOf(props)));
     this.exporterNamespace = props.exporterNamespace ?? 'gpu-operator';
   }
 
@@ -233,7 +233,7 @@ export class TrainingOperatorMonitor extends ApiObject {
   public readonly operatorNamespace: string;
 
   public constructor(scope: Construct, id: string, props: TrainingOperatorMonitorProps = {}) {
-    super(scope, id, { ...PodMonitor.GVK, ...TrainingOperatorMonitor.propsOf(props) });
+    super(scope, id, Object.assign({}, PodMonitor.GVK, TrainingOperatorMonitor.propsOf(props)));
     this.operatorNamespace = props.operatorNamespace ?? 'kubeflow';
   }
 

@@ -218,9 +218,10 @@ export abstract class TrainingStage extends GpuTrainingJob {
   private readonly runIdProp?: string;
 
   protected constructor(scope: Construct, id: string, stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps) {
-    super(scope, id, {
-      ...props,
+    const modelName = props.modelName ?? props.baseModel.defaultModelName;
+    super(scope, id, Object.assign({}, props, {
       trainerCommand: stage,
+      labels: Object.assign({}, props.labels, props.runId ? { [LABELS.run]: props.runId } : {}, { [LABELS.stage]: stage, [LABELS.model]: modelName }),
       gpusPerNode: props.gpusPerNode ?? defaults.gpusPerNode,
       cpu: props.cpu ?? Cpu.units(defaults.cpu),
       memory: props.memory ?? Size.gibibytes(defaults.memoryGi),
@@ -228,11 +229,11 @@ export abstract class TrainingStage extends GpuTrainingJob {
       storage: props.storage ?? TrainingVolumes.fromClaims(),
       env: undefined,
       secretEnv: undefined,
-    });
+    }));
     this.stage = stage;
     this.baseModel = props.baseModel;
     this.runIdProp = props.runId;
-    this.modelName = props.modelName ?? props.baseModel.defaultModelName;
+    this.modelName = modelName;
     this.learningRate = props.learningRate ?? defaults.learningRate;
     v.dns1123Label('runId', props.runId, 40);
     v.dns1035('modelName', this.modelName, 40);
@@ -288,12 +289,6 @@ export abstract class TrainingStage extends GpuTrainingJob {
     for (const [name, value] of Object.entries(props.env ?? {})) this.addEnv(name, value);
     for (const [name, secret] of Object.entries(props.secretEnv ?? {})) this.addSecretEnv(name, secret);
 
-    if (props.runId) {
-      this.apiObject.metadata.addLabel(LABELS.run, props.runId);
-    }
-    this.apiObject.metadata.addLabel(LABELS.stage, stage);
-    this.apiObject.metadata.addLabel(LABELS.model, this.modelName);
-
     this.node.addValidation({
       validate: () => (this.embedded || this.runIdProp
         ? []
@@ -318,10 +313,10 @@ export abstract class TrainingStage extends GpuTrainingJob {
 
   /** @internal */
   protected _ownLabels(): { [key: string]: string } {
-    return {
-      ...super._ownLabels(),
-      [LABELS.model]: this.modelName,
-      ...(this._embeddedRunId() === undefined && this.runIdProp ? { [LABELS.run]: this.runIdProp } : {}),
-    };
+    return Object.assign(
+      super._ownLabels(),
+      { [LABELS.model]: this.modelName },
+      this._embeddedRunId() === undefined && this.runIdProp ? { [LABELS.run]: this.runIdProp } : {},
+    );
   }
 }
