@@ -105,15 +105,14 @@ function podTemplate(w: TrainingWorkload): any {
     })),
   ];
 
+  // An optional first key is merged with Object.assign, not spread first (`{ ...(a ? { a } : {}),
+  // b }`): on Node 20 such a literal gets a hidden class of its own, every time.
   return {
-    metadata: {
-      ...(Object.keys(w.podAnnotations).length ? { annotations: sortedJson(w.podAnnotations) } : {}),
+    metadata: Object.assign(Object.keys(w.podAnnotations).length ? { annotations: sortedJson(w.podAnnotations) } : {}, {
       labels: sortedJson(w.podLabels),
-    },
-    spec: {
-      ...(w.affinity ? { affinity: sortedJson(w.affinity) } : {}),
-      containers: [{
-        ...(w.args && w.args.length ? { args: [...w.args] } : {}),
+    }),
+    spec: Object.assign(w.affinity ? { affinity: sortedJson(w.affinity) } : {}, {
+      containers: [Object.assign(w.args && w.args.length ? { args: [...w.args] } : {}, {
         command: [...w.command],
         env: w.env.map((e) => (e.valueFrom ? { name: e.name, valueFrom: sortedJson(e.valueFrom) } : { name: e.name, value: e.value })),
         image: w.image,
@@ -123,7 +122,7 @@ function podTemplate(w: TrainingWorkload): any {
         resources: { limits: quantities(), requests: quantities() },
         securityContext: containerSecurityContext(),
         volumeMounts,
-      }],
+      })],
       ...(w.imagePullSecrets.length ? { imagePullSecrets: w.imagePullSecrets.map((name) => ({ name })) } : {}),
       ...(Object.keys(w.nodeSelector).length ? { nodeSelector: sortedJson(w.nodeSelector) } : {}),
       ...(w.priorityClassName ? { priorityClassName: w.priorityClassName } : {}),
@@ -138,7 +137,7 @@ function podTemplate(w: TrainingWorkload): any {
       ...(w.serviceAccountName ? { serviceAccountName: w.serviceAccountName } : {}),
       ...(w.tolerations.length ? { tolerations: w.tolerations.map(sortedJson) } : {}),
       volumes,
-    },
+    }),
   };
 }
 
@@ -161,15 +160,14 @@ export function renderPyTorchJobSpec(w: TrainingWorkload): any {
     : w.nodes > 1
       ? { Master: replica(1), Worker: replica(w.nodes - 1) }
       : { Master: replica(1) };
-  return {
-    ...(w.elastic ? {
-      elasticPolicy: {
-        maxReplicas: w.elastic.maxNodes,
-        maxRestarts: w.elastic.maxRestarts,
-        minReplicas: w.elastic.minNodes,
-        rdzvBackend: 'c10d',
-      },
-    } : {}),
+  return Object.assign(w.elastic ? {
+    elasticPolicy: {
+      maxReplicas: w.elastic.maxNodes,
+      maxRestarts: w.elastic.maxRestarts,
+      minReplicas: w.elastic.minNodes,
+      rdzvBackend: 'c10d',
+    },
+  } : {}, {
     // torchrun reads PET_NPROC_PER_NODE from this: one process per GPU
     nprocPerNode: String(w.gpusPerNode),
     pytorchReplicaSpecs: replicaSpecs,
@@ -180,5 +178,5 @@ export function renderPyTorchJobSpec(w: TrainingWorkload): any {
       ...(w.schedulingPolicy ? { schedulingPolicy: sortedJson(w.schedulingPolicy) } : {}),
       ttlSecondsAfterFinished: w.ttlSecondsAfterFinished,
     },
-  };
+  });
 }
