@@ -218,7 +218,10 @@ export abstract class TrainingStage extends GpuTrainingJob {
   private readonly runIdProp?: string;
 
   protected constructor(scope: Construct, id: string, stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps) {
+    // the run and model names label the job object: checked here, before the job checks its labels
     const modelName = props.modelName ?? props.baseModel.defaultModelName;
+    v.dns1123Label('runId', props.runId, 40);
+    v.dns1035('modelName', modelName, 40);
     super(scope, id, Object.assign({}, props, {
       trainerCommand: stage,
       labels: Object.assign({}, props.labels, props.runId ? { [LABELS.run]: props.runId } : {}, { [LABELS.stage]: stage, [LABELS.model]: modelName }),
@@ -235,8 +238,6 @@ export abstract class TrainingStage extends GpuTrainingJob {
     this.runIdProp = props.runId;
     this.modelName = modelName;
     this.learningRate = props.learningRate ?? defaults.learningRate;
-    v.dns1123Label('runId', props.runId, 40);
-    v.dns1035('modelName', this.modelName, 40);
     v.absolutePath('dataPath', props.dataPath);
     v.nonEmpty('modelSize', props.modelSize);
     v.numberIn('learningRate', props.learningRate, 0, 1, true);

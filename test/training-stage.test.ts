@@ -212,10 +212,14 @@ describe('TrainingStage', () => {
 
     test('fails when the runId is not a DNS label', () => {
       expect(() => newStage({ runId: 'Run_1' })).toThrow("'runId' must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 40 characters), got 'Run_1'");
+      // not a label value either (the job object carries it as a label): the error names the prop
+      expect(() => newStage({ runId: 'run 1' })).toThrow(/^'runId' must be a DNS-1123 label .*, got 'run 1'$/);
     });
 
     test('fails when the model name is not a DNS-1035 label', () => {
       expect(() => newStage({ modelName: '7b' })).toThrow(/^'modelName' must be a DNS-1035 label .*, got '7b'$/);
+      // not a label value either (the job object carries it as a label): the error names the prop
+      expect(() => newStage({ modelName: 'org/model' })).toThrow(/^'modelName' must be a DNS-1035 label .*, got 'org\/model'$/);
     });
 
     test('fails when the data path is relative', () => {
