@@ -186,7 +186,7 @@ export class TrainingAlerts extends ApiObject {
     ];
 
     const ruleProps: RuleProps = {
-      metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
+      metadata: { labels: Object.assign({}, props.labels, { [LABELS.partOf]: PART_OF }) },
       spec: {
         groups: [{
           name: 'korean-llm-training',
@@ -287,7 +287,7 @@ export class SlackAlerts extends ApiObject {
     const groupWait = promDuration('groupWait', props.groupWait ?? Duration.seconds(30));
     const repeat = promDuration('repeatInterval', props.repeatInterval ?? Duration.hours(4));
     return {
-      metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
+      metadata: { labels: Object.assign({}, props.labels, { [LABELS.partOf]: PART_OF }) },
       spec: {
         route: {
           receiver: SLACK_RECEIVER,

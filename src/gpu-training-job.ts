@@ -319,7 +319,7 @@ export class GpuTrainingJob extends Construct {
     }
     v.dns1123Label('serviceAccountName', props.serviceAccountName, 253);
     for (const s of props.imagePullSecrets ?? []) v.dns1123Label('imagePullSecrets[]', s, 253);
-    for (const [k, value] of Object.entries({ ...props.labels, ...props.podLabels })) v.labelValue(`labels['${k}']`, value);
+    for (const [k, value] of Object.entries(Object.assign({}, props.labels, props.podLabels))) v.labelValue(`labels['${k}']`, value);
 
     this.props = props;
     this.image = props.image;

@@ -121,11 +121,10 @@ export class TrainingDashboard extends Construct {
     };
 
     new kplus.ConfigMap(this, 'Resource', {
-      metadata: {
-        ...(props.configMapNamespace ? { namespace: props.configMapNamespace } : {}),
+      metadata: Object.assign(props.configMapNamespace ? { namespace: props.configMapNamespace } : {}, {
         labels: { grafana_dashboard: '1', [LABELS.partOf]: PART_OF },
         ...(props.folder ? { annotations: { grafana_folder: props.folder } } : {}),
-      },
+      }),
       data: { [TrainingDashboard.FILE_NAME]: JSON.stringify(this.model, null, 2) },
     });
   }

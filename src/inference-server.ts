@@ -323,15 +323,13 @@ export class VllmServer extends Construct implements IModelServer {
 
     this.deployment = new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: c.name, labels: { ...this.labels } },
-      spec: {
-        ...(props.disableAutoscaling ? { replicas: props.replicas ?? 1 } : {}),
+      spec: Object.assign(props.disableAutoscaling ? { replicas: props.replicas ?? 1 } : {}, {
         selector: { matchLabels: { ...this.labels } },
         // a new replica needs free GPUs: keep the old one serving until the new one is ready
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
         template: {
           metadata: { labels: { ...this.labels }, annotations: { [MODEL_PATH_ANNOTATION]: props.modelPath } },
-          spec: {
-            ...(props.imagePullSecrets?.length ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) } : {}),
+          spec: Object.assign(props.imagePullSecrets?.length ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) } : {}, {
             securityContext: {
               runAsNonRoot: true,
               runAsUser,
@@ -376,9 +374,9 @@ export class VllmServer extends Construct implements IModelServer {
             ...(Object.keys(c.nodePool.nodeSelector).length ? { nodeSelector: c.nodePool.nodeSelector } : {}),
             ...(tolerations.length ? { tolerations: tolerations.map((t) => ({ ...t })) } : {}),
             ...(affinity ? { affinity } : {}),
-          },
+          }),
         },
-      },
+      }),
     });
     this.resourceNamespace = this.deployment.metadata.namespace;
 

@@ -45,14 +45,11 @@ export class KueueResourceFlavor extends Construct {
     v.dns1123Label('name', this.name, 253);
     this.nodePool = props.nodePool ?? GpuNodePool.seedDefault();
     const products = this.nodePool.gpuProducts;
-    const nodeLabels = { ...this.nodePool.nodeSelector, ...(products.length === 1 ? { [GPU_PRODUCT_LABEL]: products[0] } : {}) };
+    const nodeLabels = Object.assign({}, this.nodePool.nodeSelector, products.length === 1 ? { [GPU_PRODUCT_LABEL]: products[0] } : {});
     const taints = this.nodePool._tolerations().map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) }));
     const flavor = new ResourceFlavorV1Beta2(this, 'Resource', {
       metadata: { name: this.name, labels: { [LABELS.partOf]: PART_OF } },
-      spec: {
-        ...(Object.keys(nodeLabels).length ? { nodeLabels } : {}),
-        ...(taints.length ? { nodeTaints: taints } : {}),
-      },
+      spec: Object.assign(Object.keys(nodeLabels).length ? { nodeLabels } : {}, taints.length ? { nodeTaints: taints } : {}),
     });
     clusterScoped(flavor);
   }
@@ -166,8 +163,7 @@ export class KueueClusterQueue extends Construct {
     const Nominal = ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesNominalQuota;
     const queue = new ClusterQueueV1Beta2(this, 'Resource', {
       metadata: { name: this.name, labels: { [LABELS.partOf]: PART_OF } },
-      spec: {
-        ...(props.cohortName ? { cohortName: props.cohortName } : {}),
+      spec: Object.assign(props.cohortName ? { cohortName: props.cohortName } : {}, {
         namespaceSelector: namespaces.length
           ? { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...namespaces] }] }
           : {},
@@ -192,7 +188,7 @@ export class KueueClusterQueue extends Construct {
             ],
           }],
         }],
-      },
+      }),
     });
     clusterScoped(queue);
   }
@@ -304,7 +300,7 @@ export class KueueWorkloadPriorityClass extends Construct {
     }
     v.dns1123Label('name', props.name, 253);
     const pc = new WorkloadPriorityClassV1Beta2(this, 'Resource', {
-      metadata: { ...(props.name ? { name: props.name } : {}), labels: { [LABELS.partOf]: PART_OF } },
+      metadata: Object.assign(props.name ? { name: props.name } : {}, { labels: { [LABELS.partOf]: PART_OF } }),
       value: props.value,
       ...(props.description ? { description: props.description } : {}),
     });

@@ -711,7 +711,7 @@ export class Pipeline extends Construct {
   }
 
   private retryAndDeadline(retry: RetryOptions | undefined, deadline: Duration): any {
-    const r = { ...this.props.retry, ...retry };
+    const r = Object.assign({}, this.props.retry, retry);
     return {
       retryStrategy: {
         limit: r.limit ?? 2,

@@ -59,7 +59,7 @@ function interval(prop: string, d: Duration | undefined): string {
 
 function monitorLabels(labels: { [key: string]: string } | undefined): { [key: string]: string } {
   for (const [k, value] of Object.entries(labels ?? {})) v.labelValue(`labels['${k}']`, value);
-  return { ...labels, [LABELS.partOf]: PART_OF };
+  return Object.assign({}, labels, { [LABELS.partOf]: PART_OF });
 }
 
 /**
@@ -284,7 +284,7 @@ export class TrainingMonitors extends Construct {
     const common = { interval: props.interval, labels: props.labels };
     this.namespace = namespaceOf(this);
     this.trainer = new TrainerPodMonitor(this, 'Trainer', common);
-    if (!props.skipDcgmExporter) this.dcgmExporter = new DcgmExporterMonitor(this, 'DcgmExporter', { ...common, ...props.dcgmExporter });
-    if (!props.skipTrainingOperator) this.trainingOperator = new TrainingOperatorMonitor(this, 'TrainingOperator', { ...common, ...props.trainingOperator });
+    if (!props.skipDcgmExporter) this.dcgmExporter = new DcgmExporterMonitor(this, 'DcgmExporter', Object.assign({}, common, props.dcgmExporter));
+    if (!props.skipTrainingOperator) this.trainingOperator = new TrainingOperatorMonitor(this, 'TrainingOperator', Object.assign({}, common, props.trainingOperator));
   }
 }
