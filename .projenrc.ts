@@ -60,7 +60,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 project.package.addField('types', 'lib/src/index.d.ts');
 
 // On Node 20 (V8 11) an object literal that starts with a spread and has more members after it
-// gets a hidden class of its own, every time (62 per pipeline before this rule; docs/benchmark.md).
+// gets a hidden class of its own, every time (the library made 62 per pipeline that way until they
+// were rewritten with Object.assign; docs/benchmark.md).
 project.eslint?.addOverride({
   files: ['src/**/*.ts'],
   rules: {
