@@ -40,7 +40,7 @@ export class CptStage extends TrainingStage {
     v.numberIn('embeddingLearningRate', props.embeddingLearningRate, 0, 1, true);
     this.embeddingLearningRate = props.embeddingLearningRate;
     if (props.embeddingLearningRate !== undefined) {
-      this._setEnv('EMBEDDING_LEARNING_RATE', () => String(props.embeddingLearningRate), true);
+      this._setEnv('EMBEDDING_LEARNING_RATE', String(props.embeddingLearningRate), true);
     }
   }
 }

@@ -244,10 +244,17 @@ export interface _EmbedContext {
   readonly envOverrides: { [name: string]: string };
 }
 
-interface EnvEntry {
-  readonly value?: () => string;
-  readonly secret?: SecretKey;
-}
+/** The scratch locations' variables: the same two strings for every job. */
+const SCRATCH_ENV = { hfHome: `${SCRATCH_MOUNTS.cache}/huggingface`, tritonCache: `${SCRATCH_MOUNTS.cache}/triton` };
+
+/**
+ * An environment variable's value: fixed at construction, computed at synthesis (a value that
+ * depends on the run id, known only once the job is standalone or in a pipeline), or read from a
+ * Secret. Kept as is, without an object around it: a job lives until synthesis, and every object
+ * it keeps is one more for the garbage collector to move among the constructs cdk8s walks once
+ * per chart (docs/benchmark.md).
+ */
+type EnvValue = string | (() => string) | SecretKey;
 
 /**
  * One Kubeflow `PyTorchJob` (kubeflow.org/v1) that uses every GPU it requests.
@@ -281,7 +288,7 @@ export class GpuTrainingJob extends Construct {
 
   private readonly resource: JobApiObject;
   private readonly props: GpuTrainingJobProps;
-  private readonly env = new Map<string, EnvEntry>();
+  private readonly env = new Map<string, EnvValue>();
   private readonly mounts: ClaimMount[] = [];
   private readonly cpu: Cpu;
   private readonly memory: Size;
@@ -345,11 +352,11 @@ export class GpuTrainingJob extends Construct {
     }
 
     // scratch locations the trainer and its libraries write to (the image's root filesystem is not for that)
-    this._setEnv('HOME', () => SCRATCH_MOUNTS.tmp);
-    this._setEnv('HF_HOME', () => `${SCRATCH_MOUNTS.cache}/huggingface`);
-    this._setEnv('TRITON_CACHE_DIR', () => `${SCRATCH_MOUNTS.cache}/triton`);
-    this._setEnv('XDG_CACHE_HOME', () => SCRATCH_MOUNTS.cache);
-    if (props.trainerCommand) this._setEnv('METRICS_PORT', () => String(this.metricsPort));
+    this._setEnv('HOME', SCRATCH_MOUNTS.tmp);
+    this._setEnv('HF_HOME', SCRATCH_ENV.hfHome);
+    this._setEnv('TRITON_CACHE_DIR', SCRATCH_ENV.tritonCache);
+    this._setEnv('XDG_CACHE_HOME', SCRATCH_MOUNTS.cache);
+    if (props.trainerCommand) this._setEnv('METRICS_PORT', String(this.metricsPort));
     for (const [name, value] of Object.entries(props.env ?? {})) this.addEnv(name, value);
     for (const [name, secret] of Object.entries(props.secretEnv ?? {})) this.addSecretEnv(name, secret);
 
@@ -410,7 +417,7 @@ export class GpuTrainingJob extends Construct {
    */
   public addEnv(name: string, value: string): void {
     v.envName('env', name);
-    this._setEnv(name, () => value, true);
+    this._setEnv(name, value, true);
   }
 
   /**
@@ -419,7 +426,7 @@ export class GpuTrainingJob extends Construct {
   public addSecretEnv(name: string, secret: SecretKey): void {
     v.envName('secretEnv', name);
     if (this.env.has(name)) v.fail('secretEnv', name, 'a name not already set (each variable may be set once)');
-    this.env.set(name, { secret });
+    this.env.set(name, secret);
   }
 
   /** Mounts an existing claim; each path may be mounted once. */
@@ -439,15 +446,15 @@ export class GpuTrainingJob extends Construct {
   }
 
   /**
-   * Sets an environment variable whose value is computed at synthesis (after the job knows whether
-   * it runs standalone or in a pipeline).
+   * Sets an environment variable: a fixed value, or a function that computes it at synthesis (for
+   * a value that depends on the run id, known once the job is standalone or in a pipeline).
    * @internal
    */
-  protected _setEnv(name: string, value: () => string, rejectDuplicate = false): void {
+  protected _setEnv(name: string, value: string | (() => string), rejectDuplicate = false): void {
     if (rejectDuplicate && this.env.has(name)) {
       v.fail('env', name, 'a name not already set (each variable may be set once; the stage sets the contract variables itself)');
     }
-    this.env.set(name, { value });
+    this.env.set(name, value);
   }
 
   /**
@@ -524,12 +531,12 @@ export class GpuTrainingJob extends Construct {
     const embedded = this.embedding;
     const queue = this.queueing._render(this.gangSize);
     const env: EnvVar[] = [];
-    for (const [name, entry] of this.env) {
-      if (entry.secret) {
-        env.push({ name, valueFrom: entry.secret._envSource() });
+    for (const [name, value] of this.env) {
+      if (value instanceof SecretKey) {
+        env.push({ name, valueFrom: value._envSource() });
       } else {
         const override = embedded?.envOverrides[name];
-        env.push({ name, value: override ?? entry.value!() });
+        env.push({ name, value: override ?? (typeof value === 'string' ? value : value()) });
       }
     }
     const podLabels = Object.assign({}, p.podLabels, { [LABELS.partOf]: PART_OF }, this._ownLabels(), queue.labels, embedded?.labels);

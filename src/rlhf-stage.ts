@@ -97,11 +97,11 @@ export class RlhfStage extends TrainingStage {
     }
     this.method = method;
     // `true`: a user env entry of the same name (already added by TrainingStage) is an error, not silently replaced
-    this._setEnv('RLHF_METHOD', () => method, true);
-    this._setEnv('RLHF_BETA', () => String(props.beta ?? 0.1), true);
+    this._setEnv('RLHF_METHOD', method, true);
+    this._setEnv('RLHF_BETA', String(props.beta ?? 0.1), true);
     if (method === PreferenceMethod.GRPO) {
-      this._setEnv('GRPO_REWARD_FUNCS', () => (props.rewardFunctions ?? [RewardFunction.KOREAN_RATIO, RewardFunction.FORMAT]).join(','), true);
-      this._setEnv('GRPO_NUM_GENERATIONS', () => String(props.numGenerations ?? 8), true);
+      this._setEnv('GRPO_REWARD_FUNCS', (props.rewardFunctions ?? [RewardFunction.KOREAN_RATIO, RewardFunction.FORMAT]).join(','), true);
+      this._setEnv('GRPO_NUM_GENERATIONS', String(props.numGenerations ?? 8), true);
     }
   }
 }

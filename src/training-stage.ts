@@ -259,32 +259,33 @@ export abstract class TrainingStage extends GpuTrainingJob {
     const dataRoot = this.storage!.data.mountPath;
     const dataPath = props.dataPath ?? `${dataRoot}/${defaults.dataFile}`;
     const ge = (n: number | undefined, d: number) => String(n ?? d);
-    // The trainer contract (src/trainer-contract.ts), in a stable order.
-    this._setEnv('STAGE', () => stage.toUpperCase());
+    // The trainer contract (src/trainer-contract.ts), in a stable order. Values known now are kept
+    // as strings; only those that depend on the run id are computed at synthesis.
+    this._setEnv('STAGE', stage.toUpperCase());
     this._setEnv('RUN_ID', () => this.runId);
-    this._setEnv('MODEL_NAME', () => this.modelName);
-    if (props.modelSize) this._setEnv('MODEL_SIZE', () => props.modelSize!);
+    this._setEnv('MODEL_NAME', modelName);
+    if (props.modelSize) this._setEnv('MODEL_SIZE', props.modelSize);
     this._setEnv('BASE_MODEL_PATH', () => this.baseModel.path);
-    this._setEnv('DATA_PATH', () => dataPath);
+    this._setEnv('DATA_PATH', dataPath);
     this._setEnv('OUTPUT_DIR', () => this.outputPath);
-    this._setEnv('LEARNING_RATE', () => String(this.learningRate));
-    this._setEnv('NUM_EPOCHS', () => ge(props.epochs, defaults.epochs));
-    this._setEnv('MAX_SEQ_LENGTH', () => ge(props.maxSeqLength, 4096));
-    this._setEnv('PER_DEVICE_BATCH_SIZE', () => ge(props.batchSize, 2));
-    this._setEnv('GRADIENT_ACCUMULATION_STEPS', () => ge(props.gradientAccumulationSteps, defaults.gradientAccumulationSteps));
-    this._setEnv('LORA_R', () => ge(props.loraRank, 64));
-    this._setEnv('LORA_ALPHA', () => ge(props.loraAlpha, 16));
-    this._setEnv('LORA_DROPOUT', () => ge(props.loraDropout, 0.1));
-    if (stage !== TrainerCommand.RLHF) this._setEnv('PACKING', () => String(props.packing ?? true));
-    this._setEnv('LOAD_IN_4BIT', () => String(props.loadIn4bit ?? true));
-    this._setEnv('SAVE_STEPS', () => ge(props.saveSteps, 500));
+    this._setEnv('LEARNING_RATE', String(this.learningRate));
+    this._setEnv('NUM_EPOCHS', ge(props.epochs, defaults.epochs));
+    this._setEnv('MAX_SEQ_LENGTH', ge(props.maxSeqLength, 4096));
+    this._setEnv('PER_DEVICE_BATCH_SIZE', ge(props.batchSize, 2));
+    this._setEnv('GRADIENT_ACCUMULATION_STEPS', ge(props.gradientAccumulationSteps, defaults.gradientAccumulationSteps));
+    this._setEnv('LORA_R', ge(props.loraRank, 64));
+    this._setEnv('LORA_ALPHA', ge(props.loraAlpha, 16));
+    this._setEnv('LORA_DROPOUT', ge(props.loraDropout, 0.1));
+    if (stage !== TrainerCommand.RLHF) this._setEnv('PACKING', String(props.packing ?? true));
+    this._setEnv('LOAD_IN_4BIT', String(props.loadIn4bit ?? true));
+    this._setEnv('SAVE_STEPS', ge(props.saveSteps, 500));
     if (!props.disableWandb) {
-      this._setEnv('WANDB_PROJECT', () => props.wandbProject ?? `korean-llm-${stage}`);
+      this._setEnv('WANDB_PROJECT', props.wandbProject ?? `korean-llm-${stage}`);
       this.addSecretEnv('WANDB_API_KEY', props.wandbApiKey ?? SecretKey.wandbDefault().asOptional());
     }
     if (props.mlflowTrackingUri) {
-      this._setEnv('MLFLOW_TRACKING_URI', () => props.mlflowTrackingUri!);
-      this._setEnv('MLFLOW_EXPERIMENT_NAME', () => props.mlflowExperimentName ?? 'korean-llm');
+      this._setEnv('MLFLOW_TRACKING_URI', props.mlflowTrackingUri);
+      this._setEnv('MLFLOW_EXPERIMENT_NAME', props.mlflowExperimentName ?? 'korean-llm');
     }
     if (props.hfToken) this.addSecretEnv('HF_TOKEN', props.hfToken);
     for (const [name, value] of Object.entries(props.env ?? {})) this.addEnv(name, value);
