@@ -536,7 +536,7 @@ export class GpuTrainingJob extends Construct {
         env.push({ name, valueFrom: value._envSource() });
       } else {
         const override = embedded?.envOverrides[name];
-        env.push({ name, value: override ?? (typeof value === 'string' ? value : value()) });
+        env.push({ name, value: override ?? (typeof value === 'function' ? value() : value) });
       }
     }
     const podLabels = Object.assign({}, p.podLabels, { [LABELS.partOf]: PART_OF }, this._ownLabels(), queue.labels, embedded?.labels);
