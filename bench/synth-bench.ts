@@ -11,7 +11,8 @@
 // its own. In the child the library run (build the constructs, `app.synthYaml()`) and the floor run
 // (the same documents as bare ApiObjects, same chart layout, `app.synthYaml()`) alternate after a
 // warm-up, in pairs (one of each, back to back, which goes first alternating), as many pairs as fit
-// in about 30 s (4 to 21), in two processes per configuration. Times are medians of the pooled
+// in about 30 s (4 to 21), in two processes per configuration (four of at least three pairs at 1000
+// pipelines, where a pair takes 10-40 s: see `sampling`). Times are medians of the pooled
 // runs; the ratio is the median of the pairs' ratios, which a slow phase of a shared machine (it
 // lasts seconds) changes less than it changes the times.
 
@@ -36,19 +37,25 @@ interface Result {
   readonly floorCpu: number[];
   readonly maxRssMb: number;
   readonly floorCheck: string;
+  /** The median pair ratio of each process (pooled results only). */
+  readonly processRatios?: number[];
 }
 
 const DEFAULT_SIZES = [1, 10, 100, 1000];
 
 /**
- * Each configuration runs in two child processes (the JIT compiles each process's code its own
- * way: a configuration's figures differ more between processes than between runs of one process),
- * each with as many paired runs as fit in about 30 s, at least 4 and at most 21; the pairs of both
- * are pooled.
+ * Each configuration runs in child processes (the JIT compiles each process's code its own way, and
+ * the heap is laid out its own way: a configuration's figures differ more between processes than
+ * between runs of one process), each with as many paired runs as fit in about 30 s, at least
+ * `minRuns` and at most 21; the pairs of all its processes are pooled. Up to 100 pipelines a pair
+ * takes under a second: two processes of 21 pairs. At 1000 a pair takes 10-40 s, so each process
+ * gets only its minimum: there the estimate is spread over four processes of three pairs (twelve
+ * pairs) rather than two of four, since the processes, not the pairs, are where it varies.
  */
-const PROCESSES = 2;
+function sampling(n: number): { processes: number; minRuns: number } {
+  return n >= 1000 ? { processes: 4, minRuns: 3 } : { processes: 2, minRuns: 4 };
+}
 const TIME_BUDGET_MS = 30_000;
-const MIN_RUNS = 4;
 const MAX_RUNS = 21;
 
 /**
@@ -75,6 +82,7 @@ function normalized(docs: any[]): string {
 // child: one configuration
 
 function child(layout: Layout, n: number, fixedRuns: number | undefined): Result {
+  const { minRuns } = sampling(n);
   // the first library synthesis is the library's warm-up too
   const { docs, yaml } = captureDocs(layout, n);
   const floorApp = buildFloor(docs);
@@ -101,7 +109,7 @@ function child(layout: Layout, n: number, fixedRuns: number | undefined): Result
   for (let i = 0; ; i++) {
     const done = fixedRuns !== undefined
       ? i >= fixedRuns
-      : i >= MAX_RUNS || (i >= MIN_RUNS && Date.now() - started > TIME_BUDGET_MS);
+      : i >= MAX_RUNS || (i >= minRuns && Date.now() - started > TIME_BUDGET_MS);
     if (done) break;
     // alternate which goes first, so that drift on a shared machine hits both alike
     if (i % 2 === 0) {
@@ -156,6 +164,7 @@ function pooled(rs: Result[]): Result {
     floorCpu: all('floorCpu'),
     maxRssMb: Math.max(...rs.map((r) => r.maxRssMb)),
     floorCheck: [...new Set(rs.map((r) => r.floorCheck))].join('; '),
+    processRatios: rs.map((r) => median(r.ratios)),
   };
 }
 
@@ -164,11 +173,13 @@ const s = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.to
 function report(r: Result, previous: Result | undefined): void {
   const lib = median(r.library);
   const flo = median(r.floor);
+  const procs = r.processRatios?.length ?? 1;
   console.log(`layout (${r.layout}) ${LAYOUT_NAMES[r.layout]}, ${r.n} pipeline${r.n > 1 ? 's' : ''}: ${r.docs} documents, ${(r.yamlBytes / 1e6).toFixed(2)} MB of YAML`);
-  console.log(`  library: ${s(lib).padStart(9)} (median of ${r.library.length} in ${PROCESSES} processes; ${s(lib / r.n)} per pipeline)  ${Math.round(r.docs / (lib / 1000))} documents/s`);
-  console.log(`  floor:   ${s(flo).padStart(9)} (median of ${r.floor.length} in ${PROCESSES} processes; ${s(flo / r.n)} per pipeline)  ${Math.round(r.docs / (flo / 1000))} documents/s`);
+  console.log(`  library: ${s(lib).padStart(9)} (median of ${r.library.length} in ${procs} processes; ${s(lib / r.n)} per pipeline)  ${Math.round(r.docs / (lib / 1000))} documents/s`);
+  console.log(`  floor:   ${s(flo).padStart(9)} (median of ${r.floor.length} in ${procs} processes; ${s(flo / r.n)} per pipeline)  ${Math.round(r.docs / (flo / 1000))} documents/s`);
   console.log(`  CPU time: library ${s(median(r.libraryCpu))}, floor ${s(median(r.floorCpu))} (medians; process CPU time, which other load on the machine does not inflate)`);
   console.log(`  ratio library/floor: ${median(r.ratios).toFixed(2)}x (median of the ${r.ratios.length} paired runs' wall-time ratios; ratio of the medians ${(lib / flo).toFixed(2)}x, of the CPU-time medians ${(median(r.libraryCpu) / median(r.floorCpu)).toFixed(2)}x)`);
+  if (r.processRatios) console.log(`  ratio per process: ${r.processRatios.map((x) => `${x.toFixed(2)}x`).join(', ')} (each process's median)`);
   if (previous && previous.n * 10 === r.n) {
     const growth = (cur: number[], prev: number[]) => ((median(cur) / r.n) / (median(prev) / previous.n)).toFixed(2);
     console.log(`  growth (time per pipeline at ${r.n} / at ${previous.n}): library ${growth(r.library, previous.library)}x, floor ${growth(r.floor, previous.floor)}x (CPU time: library ${growth(r.libraryCpu, previous.libraryCpu)}x, floor ${growth(r.floorCpu, previous.floorCpu)}x)`);
@@ -208,7 +219,7 @@ function main(argv: string[]): void {
   const results: Result[] = [];
   for (const layout of layouts) {
     for (const n of sizes) {
-      const r = pooled(Array.from({ length: PROCESSES }, (_, i) => runChild(layout, n, fixedRuns, cpuProf, i)));
+      const r = pooled(Array.from({ length: sampling(n).processes }, (_, i) => runChild(layout, n, fixedRuns, cpuProf, i)));
       report(r, results.find((p) => p.layout === layout && p.n * 10 === n));
       results.push(r);
     }
