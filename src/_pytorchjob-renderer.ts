@@ -56,6 +56,9 @@ export function containerSecurityContext(): any {
 /** Paths of the writable scratch volumes every trainer pod gets. */
 export const SCRATCH_MOUNTS = { shm: '/dev/shm', tmp: '/tmp', cache: '/cache' };
 
+/** The variables that point the trainer's libraries at the cache volume (one string each, shared). */
+export const SCRATCH_ENV = { hfHome: `${SCRATCH_MOUNTS.cache}/huggingface`, tritonCache: `${SCRATCH_MOUNTS.cache}/triton` };
+
 // The spec is rendered as the JSON cdk8s writes: keys sorted at every level (every literal below
 // lists its keys in order; maps and objects from elsewhere go through `sortedJson`), no undefined or
 // null values. A pipeline embeds it as is, without a second pass through cdk8s; a test in

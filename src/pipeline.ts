@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IValidation } from 'constructs';
-import { containerSecurityContext, SCRATCH_MOUNTS } from './_pytorchjob-renderer';
+import { containerSecurityContext, SCRATCH_ENV, SCRATCH_MOUNTS } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
 import { GpuTrainingJob, LABELS, PART_OF } from './gpu-training-job';
@@ -781,7 +781,7 @@ export class Pipeline extends Construct {
     if (gpus > 0) resources[this.nodePool.gpuResourceName] = gpus;
     const env = [
       { name: 'HOME', value: SCRATCH_MOUNTS.tmp },
-      { name: 'HF_HOME', value: `${SCRATCH_MOUNTS.cache}/huggingface` },
+      { name: 'HF_HOME', value: SCRATCH_ENV.hfHome },
       { name: 'XDG_CACHE_HOME', value: SCRATCH_MOUNTS.cache },
       ...Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })),
       ...Object.entries(props.secretEnv ?? {}).map(([name, s]) => ({ name, valueFrom: s._envSource() })),
