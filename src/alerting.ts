@@ -1,5 +1,6 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
+import { keepTogether } from './_placement';
 import { namespaceOf } from './_platform';
 import * as v from './_validate';
 import { LABELS, PART_OF } from './gpu-training-job';
@@ -215,6 +216,7 @@ export class TrainingAlerts extends ApiObject {
     this.trainingNamespace = plan.namespace;
     this.gpuUtilizationThreshold = plan.threshold;
     this.rules = plan.rules;
+    keepTogether(this);
   }
 
   /** The names of the alerts (a copy). */
@@ -317,6 +319,7 @@ export class SlackAlerts extends ApiObject {
   public constructor(scope: Construct, id: string, props: SlackAlertsProps) {
     super(scope, id, Object.assign({}, AlertmanagerConfig.GVK, SlackAlerts.propsOf(props)));
     this.receiverName = SLACK_RECEIVER;
+    keepTogether(this);
   }
 
   /** The manifest, rendered as the generated `AlertmanagerConfig` class renders it. */

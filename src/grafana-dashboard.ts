@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { keepTogether } from './_placement';
 import { namespaceOf } from './_platform';
 import * as v from './_validate';
 import { LABELS, PART_OF } from './gpu-training-job';
@@ -127,6 +128,7 @@ export class TrainingDashboard extends Construct {
       }),
       data: { [TrainingDashboard.FILE_NAME]: JSON.stringify(this.model, null, 2) },
     });
+    keepTogether(this);
   }
 
   /** The dashboard model (a copy). */

@@ -2,6 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Cpu, k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { keepTogether } from './_placement';
 import { cores, quantity } from './_platform';
 import { containerSecurityContext } from './_pytorchjob-renderer';
 import * as v from './_validate';
@@ -388,6 +389,7 @@ export class VllmServer extends Construct implements IModelServer {
     for (const [key, value] of Object.entries(this.labels)) this.service.selectLabel(key, value);
 
     if (!props.disableAutoscaling) this.autoscaler = this.addAutoscaler(props.autoscaling ?? {});
+    keepTogether(this);
   }
 
   /** The labels of the server's pods (a copy), which the Service selects. */
@@ -544,6 +546,7 @@ export class KServeModelServer extends Construct implements IModelServer {
       },
     });
     this.resourceNamespace = isvc.metadata.namespace;
+    keepTogether(this);
   }
 
   /**

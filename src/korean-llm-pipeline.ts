@@ -1,6 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { keepTogether } from './_placement';
 import * as v from './_validate';
 import { CptStage } from './cpt-stage';
 import { ExperimentTracking } from './experiment-tracking';
@@ -384,6 +385,7 @@ export class KoreanLlmPipeline extends Pipeline {
         minScore: props.evaluation?.minScore,
       });
     }
+    keepTogether(this);
   }
 }
 

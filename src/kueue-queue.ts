@@ -1,6 +1,7 @@
 import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { keepTogether } from './_placement';
 import { clusterScoped, cores, namespaceOf, quantity, trainingJobsIn } from './_platform';
 import * as v from './_validate';
 import { GPU_PRODUCT_LABEL, GpuNodePool } from './gpu-node-pool';
@@ -52,6 +53,7 @@ export class KueueResourceFlavor extends Construct {
       spec: Object.assign(Object.keys(nodeLabels).length ? { nodeLabels } : {}, taints.length ? { nodeTaints: taints } : {}),
     });
     clusterScoped(flavor);
+    keepTogether(this);
   }
 }
 
@@ -191,6 +193,7 @@ export class KueueClusterQueue extends Construct {
       }),
     });
     clusterScoped(queue);
+    keepTogether(this);
   }
 
   /** Whether a job fits in the queue's GPU quota (a job that does not is never admitted). */
@@ -245,6 +248,7 @@ export class KueueLocalQueue extends Construct {
         .filter((job) => job.apiObject.metadata.getLabel(KUEUE_QUEUE_LABEL) === this.name && !this.admits(job))
         .map((job) => `'gpus' of ClusterQueue '${this.clusterQueue.name}' must be at least the ${job.totalGpus} GPUs of job '${job.node.path}' queued in LocalQueue '${this.name}', got ${this.clusterQueue.gpus} (Kueue admits a job whole, so it would wait forever)`),
     });
+    keepTogether(this);
   }
 
   /**
@@ -307,6 +311,7 @@ export class KueueWorkloadPriorityClass extends Construct {
     clusterScoped(pc);
     this.name = pc.name;
     this.value = props.value;
+    keepTogether(this);
   }
 
   /** The `queueing` prop of jobs queued in `localQueue` with this priority. */
@@ -387,6 +392,7 @@ export class KueueGpuQueue extends Construct {
       queueingStrategy: props.queueingStrategy,
     });
     this.localQueue = new KueueLocalQueue(this, 'LocalQueue', { clusterQueue: this.clusterQueue, name: props.localQueueName });
+    keepTogether(this);
   }
 
   /** The `queueing` prop of the jobs that use this queue. */

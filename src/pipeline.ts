@@ -1,6 +1,7 @@
 import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IValidation } from 'constructs';
+import { keepTogether } from './_placement';
 import { containerSecurityContext, SCRATCH_ENV, SCRATCH_MOUNTS } from './_pytorchjob-renderer';
 import * as v from './_validate';
 import { GpuNodePool } from './gpu-node-pool';
@@ -489,6 +490,7 @@ export class Pipeline extends Construct {
     }
 
     this.node.addValidation(this.dag);
+    keepTogether(this);
   }
 
   /** The steps, in the order they were added (a copy). */

@@ -1,6 +1,7 @@
 import { Duration, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { keepTogether } from './_placement';
 import { namespaceOf } from './_platform';
 import * as v from './_validate';
 import { LABELS, PART_OF } from './gpu-training-job';
@@ -135,6 +136,7 @@ export class PrometheusScrapeConfig extends Construct {
       metadata: { name, namespace: cmNamespace, labels: { [LABELS.partOf]: PART_OF } },
       data: { [PrometheusScrapeConfig.FILE_NAME]: Yaml.stringify(this.config) },
     });
+    keepTogether(this);
   }
 
   /** The Prometheus configuration (a copy). */

@@ -1,6 +1,7 @@
 import { Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { keepTogether } from './_placement';
 import * as v from './_validate';
 import { LABELS, PART_OF } from './gpu-training-job';
 
@@ -168,6 +169,7 @@ export class GpuSchedulerConfig extends Construct {
       metadata: { name, namespace: ns, labels: { [LABELS.partOf]: PART_OF } },
       data: { [GpuSchedulerConfig.FILE_NAME]: Yaml.stringify(this.config) },
     });
+    keepTogether(this);
   }
 
   /** The scheduler configuration (a copy). */

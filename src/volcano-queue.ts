@@ -1,6 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { keepTogether } from './_placement';
 import { clusterScoped, cores, quantity, trainingJobsIn } from './_platform';
 import * as v from './_validate';
 import { GpuTrainingJob, LABELS, PART_OF } from './gpu-training-job';
@@ -84,6 +85,7 @@ export class VolcanoQueue extends Construct {
         .filter((job) => job.apiObject.toJson().spec?.runPolicy?.schedulingPolicy?.queue === this.name && !this.admits(job))
         .map((job) => `'gpus' of Volcano queue '${this.name}' must be at least the ${job.totalGpus} GPUs of job '${job.node.path}', got ${this.gpus} (a pod group larger than the queue is never scheduled)`),
     });
+    keepTogether(this);
   }
 
   /** The `queueing` prop of the jobs that use this queue (gang scheduling through Volcano). */
