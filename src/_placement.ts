@@ -42,13 +42,17 @@ let written = 0;
 export function keepTogether(root: IConstruct): void {
   if (ring === undefined) ring = new Array(SLOTS).fill(undefined);
   if (written === 0) void Promise.resolve().then(release);
-  const slots = ring;
-  for (const c of root.node.findAll()) {
-    slots[next] = c;
-    slots[next + 1] = c.node;
-    next = (next + 2) % SLOTS;
-    if (written < SLOTS) written += 2;
-  }
+  // its scopes first (the chart, which every walk visits too), then the subtree
+  const scopes = root.node.scopes;
+  for (let i = 0; i < scopes.length - 1; i++) put(ring, scopes[i]);
+  for (const c of root.node.findAll()) put(ring, c);
+}
+
+function put(slots: unknown[], c: IConstruct): void {
+  slots[next] = c;
+  slots[next + 1] = c.node;
+  next = (next + 2) % SLOTS;
+  if (written < SLOTS) written += 2;
 }
 
 /** Empties the ring: nothing the library created stays reachable from it. */

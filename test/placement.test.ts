@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { _kept, keepTogether } from '../src/_placement';
 import { Pipeline, TrainingStorage, VolumeSource } from '../src';
+import { _kept, keepTogether } from '../src/_placement';
 import { nsChart } from './util/platform';
 
 const IMAGE = 'registry.example.com/korean-llm-trainer:1.0.0';
@@ -14,7 +14,7 @@ function storageIn(scope: Construct): TrainingStorage {
 }
 
 describe('construct placement', () => {
-  test('a construct lists itself and its subtree, each with its node, in creation order', async () => {
+  test('a construct lists its scopes, itself and its subtree, each with its node, in creation order', async () => {
     await Promise.resolve(); // whatever earlier tests listed is released
     expect(_kept()).toEqual([]);
     const chart = nsChart();
@@ -22,8 +22,9 @@ describe('construct placement', () => {
     const kept = _kept();
     const subtree = storage.node.findAll();
     expect(subtree.length).toBe(5); // the storage, two volumes and two claims
-    expect(kept).toEqual(subtree.flatMap((c) => [c, c.node]));
     expect(subtree.slice(1).every((c) => c instanceof ApiObject)).toBe(true);
+    const app = chart.node.scope!;
+    expect(kept).toEqual([app, chart, ...subtree].flatMap((c) => [c, c.node]));
   });
 
   test('nothing stays listed once the synchronous work is over', async () => {
@@ -49,16 +50,19 @@ describe('construct placement', () => {
     expect(kept[0]).toBe(newest[0]);
     expect(kept[1]).toBe(newest[0].node);
     expect(kept[kept.length - 2]).toBe(children[children.length - 1]);
-    expect(kept).not.toContain(root);
+    expect(kept).not.toContain(root); // listed first (it is the scope of every child), so overwritten
     await Promise.resolve();
     expect(_kept()).toEqual([]);
   });
 
-  test('a scope the library did not create is not listed', () => {
+  test('constructs that are not the library\'s are listed only as scopes of the library\'s', async () => {
+    await Promise.resolve();
     const chart = nsChart();
     const scope = new Construct(chart, 'platform');
+    const sibling = new Construct(chart, 'other');
     storageIn(scope);
-    expect(_kept()).not.toContain(scope);
-    expect(_kept()).not.toContain(chart);
+    expect(_kept()).toContain(scope);
+    expect(_kept()).toContain(chart);
+    expect(_kept()).not.toContain(sibling);
   });
 });
