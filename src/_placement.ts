@@ -10,14 +10,16 @@
 // two young-generation collections. Such a collection first moves what old objects reference, in
 // the order of their slots, then follows the moved objects' fields depth-first. A pipeline's
 // constructs are reached through its own fields (steps, jobs, documents), so without help they are
-// moved one by one among all the data the pipeline keeps: at 300 charts a library construct's
-// walked objects lay on 42-59 4 KB pages per 100 constructs, against 21-41 for bare ApiObjects of
-// the same documents, and layout (b) of the benchmark (1000 charts) took 1.35x-1.47x the floor.
+// moved one by one among all the data the pipeline keeps: at 300-500 charts the walked objects
+// lay on 42-59 4 KB pages per 100 constructs, against 21-41 for bare ApiObjects of the same
+// documents, and layout (b) of the benchmark (1000 charts) took 1.35x-1.47x the floor.
 //
-// So every construct the library defines lists its subtree here, constructs and nodes in the order
-// they were created, in one array that is old from the start (a backing store this large is
-// allocated outside the young generation): the collector then moves them next to each other, in
-// that order, before it follows the data they reference. Measured in docs/benchmark.md.
+// So every construct the library defines lists its scopes (the chart, which every walk visits
+// too), itself and its subtree here, each followed by its node, in the order they were created, in
+// one array that is old from the start (a backing store this large is allocated outside the young
+// generation): the collector then moves them next to each other, in that order, before it follows
+// the data they reference. At 300 charts: 20-27 pages per 100 constructs. Measured in
+// docs/benchmark.md ("Placing the constructs together").
 //
 // Nothing is kept for longer than the current job: the list is emptied in a microtask after the
 // first entry, which runs once the synchronous `cdk8s synth` program (or test) has finished. It is a
