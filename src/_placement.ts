@@ -22,13 +22,19 @@
 // docs/benchmark.md ("Placing the constructs together").
 //
 // Nothing is kept for longer than the current job: the list is emptied in a microtask after the
-// first entry, which runs once the synchronous `cdk8s synth` program (or test) has finished. It is a
-// ring, so an app larger than it only loses the effect for its oldest constructs. It changes no
-// output; a JavaScript engine that moves objects otherwise only loses the effect.
+// first entry, which runs once the synchronous `cdk8s synth` program (or test) has finished. It is
+// a ring, so an app that needs more listings only loses the effect for its oldest constructs. It
+// changes no output; a JavaScript engine that moves objects otherwise only loses the effect.
 
 import { IConstruct } from 'constructs';
 
-/** Slots of the ring: two per construct (it and its node), 32,768 constructs (512 KB). */
+/**
+ * Slots of the ring: two per listing (a construct and its node), 32,768 listings (512 KB). A
+ * construct is listed again by each library construct above it, and every call starts with its
+ * scopes: a pipeline of the benchmark (storage, pipeline and the three stages it embeds, monitor,
+ * alerts) takes 57 listings, so at 1000 pipelines the ring wraps after about 570 of them, whose
+ * constructs have long left the young generation by then.
+ */
 const SLOTS = 65536;
 
 let ring: unknown[] | undefined;
