@@ -44,8 +44,9 @@ let next = 0;
 let written = 0;
 
 /**
- * Lists `root` and every construct under it, with their nodes, in the order `findAll()` gives
- * (creation order within each parent). Call it at the end of a construct's constructor.
+ * Lists the scopes of `root` (app and chart first), then `root` and every construct under it, each
+ * followed by its node, in the order `findAll()` gives (creation order within each parent). Call it
+ * at the end of a construct's constructor.
  */
 export function keepTogether(root: IConstruct): void {
   if (ring === undefined) ring = new Array(SLOTS).fill(undefined);
