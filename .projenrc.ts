@@ -59,19 +59,6 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 
 project.package.addField('types', 'lib/src/index.d.ts');
 
-// On Node 20 (V8 11) an object literal that starts with a spread and has more members after it
-// gets a hidden class of its own, every time (the library made 62 per pipeline that way until they
-// were rewritten with Object.assign; docs/benchmark.md).
-project.eslint?.addOverride({
-  files: ['src/**/*.ts'],
-  rules: {
-    'no-restricted-syntax': ['error', {
-      selector: 'ObjectExpression[properties.length>1] > SpreadElement:first-child',
-      message: 'An object literal that starts with a spread and adds members gets a hidden class per object on Node 20: use Object.assign({}, a, { ... }) or put a literal key first',
-    }],
-  },
-});
-
 // The synth output of the examples: not projen's dist/ (cdk8s-cli empties its output folder).
 project.gitignore.exclude('/cdk8s.out/', '/.contract-env/');
 project.npmignore?.exclude('/cdk8s.out/', '/examples/', '/bench/', '/scripts/', '/python/', '/cdk8s.yaml', '/.ci/');
@@ -101,11 +88,6 @@ project.addTask('synth', {
 project.addTask('bench', {
   description: 'Benchmark synthesis against the bare cdk8s floor (prints figures and ratios)',
   exec: 'ts-node --transpile-only --project test/tsconfig.json bench/synth-bench.ts',
-});
-
-project.addTask('bench:walk', {
-  description: 'Time the whole-app walk cdk8s repeats per chart: floor, library and a same-shape replica',
-  exec: 'ts-node --transpile-only --project test/tsconfig.json bench/walk-probe.ts',
 });
 
 project.synth();

@@ -5,9 +5,9 @@ import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import { vllmDeployment } from '../examples/pipelines';
 import { IMAGE } from '../examples/standalone-stages';
 import { GpuNodePool, KoreanBenchmark, KoreanLlmPipeline, PreferenceMethod, SecretKey } from '../src';
-import { TrainingAlerts } from '../src/alerting';
-import { DcgmExporterMonitor, TrainerPodMonitor, TrainingOperatorMonitor } from '../src/training-monitoring';
-import { TrainingStorage, VolumeSource } from '../src/training-storage';
+import { TrainingAlerts } from '../src/platform/alerting';
+import { DcgmExporterMonitor, TrainerPodMonitor, TrainingOperatorMonitor } from '../src/platform/training-monitoring';
+import { TrainingStorage, VolumeSource } from '../src/platform/training-storage';
 
 /** (a) every pipeline in one chart; (b) one chart per pipeline. */
 export type Layout = 'a' | 'b';

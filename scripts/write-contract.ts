@@ -1,7 +1,7 @@
 // Writes python/korean_llm_trainer/contract.json from src/trainer-contract.ts (`npx projen contract`).
 import { mkdirSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
-import { contractJson } from '../src/trainer-contract';
+import { contractJson } from '../src/training/trainer-contract';
 
 const target = join(__dirname, '..', 'python', 'korean_llm_trainer', 'contract.json');
 mkdirSync(dirname(target), { recursive: true });

@@ -1,11 +1,10 @@
 import { Duration, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
 import { namespaceOf } from './_platform';
-import * as v from './_validate';
-import { LABELS, PART_OF } from './gpu-training-job';
-import { DEFAULT_METRICS_PORT } from './trainer-contract';
+import * as v from '../_validate';
+import { LABELS, PART_OF } from '../training/gpu-training-job';
+import { DEFAULT_METRICS_PORT } from '../training/trainer-contract';
 
 /**
  * Properties of the plain Prometheus scrape configuration.
@@ -136,7 +135,6 @@ export class PrometheusScrapeConfig extends Construct {
       metadata: { name, namespace: cmNamespace, labels: { [LABELS.partOf]: PART_OF } },
       data: { [PrometheusScrapeConfig.FILE_NAME]: Yaml.stringify(this.config) },
     });
-    keepTogether(this);
   }
 
   /** The Prometheus configuration (a copy). */

@@ -3,8 +3,8 @@
 import { ApiObject, Chart, JsonPatch, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
-import * as v from './_validate';
-import { GpuTrainingJob } from './gpu-training-job';
+import * as v from '../_validate';
+import { GpuTrainingJob } from '../training/gpu-training-job';
 
 /** Removes the chart's namespace from a cluster-scoped object (PersistentVolume, ClusterQueue, ...). */
 export function clusterScoped(obj: ApiObject): void {

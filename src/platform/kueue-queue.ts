@@ -1,16 +1,15 @@
 import { Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
 import { clusterScoped, cores, namespaceOf, quantity, trainingJobsIn } from './_platform';
-import * as v from './_validate';
-import { GPU_PRODUCT_LABEL, GpuNodePool } from './gpu-node-pool';
-import { GpuTrainingJob, LABELS, PART_OF } from './gpu-training-job';
-import { KUEUE_QUEUE_LABEL, KueueOptions, Queueing } from './queueing';
-import { ClusterQueueV1Beta2, ClusterQueueV1Beta2SpecQueueingStrategy, ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesBorrowingLimit, ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesNominalQuota, ClusterQueueV1Beta2SpecPreemptionWithinClusterQueue } from '../imports/kueue-clusterqueue-kueue.x-k8s.io';
-import { LocalQueueV1Beta2 } from '../imports/kueue-localqueue-kueue.x-k8s.io';
-import { ResourceFlavorV1Beta2 } from '../imports/kueue-resourceflavor-kueue.x-k8s.io';
-import { WorkloadPriorityClassV1Beta2 } from '../imports/kueue-workloadpriorityclass-kueue.x-k8s.io';
+import { ClusterQueueV1Beta2, ClusterQueueV1Beta2SpecQueueingStrategy, ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesBorrowingLimit, ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesNominalQuota, ClusterQueueV1Beta2SpecPreemptionWithinClusterQueue } from '../../imports/kueue-clusterqueue-kueue.x-k8s.io';
+import { LocalQueueV1Beta2 } from '../../imports/kueue-localqueue-kueue.x-k8s.io';
+import { ResourceFlavorV1Beta2 } from '../../imports/kueue-resourceflavor-kueue.x-k8s.io';
+import { WorkloadPriorityClassV1Beta2 } from '../../imports/kueue-workloadpriorityclass-kueue.x-k8s.io';
+import * as v from '../_validate';
+import { GPU_PRODUCT_LABEL, GpuNodePool } from '../training/gpu-node-pool';
+import { GpuTrainingJob, LABELS, PART_OF } from '../training/gpu-training-job';
+import { KUEUE_QUEUE_LABEL, KueueOptions, Queueing } from '../training/queueing';
 
 /**
  * Properties of a Kueue ResourceFlavor.
@@ -53,7 +52,6 @@ export class KueueResourceFlavor extends Construct {
       spec: Object.assign(Object.keys(nodeLabels).length ? { nodeLabels } : {}, taints.length ? { nodeTaints: taints } : {}),
     });
     clusterScoped(flavor);
-    keepTogether(this);
   }
 }
 
@@ -193,7 +191,6 @@ export class KueueClusterQueue extends Construct {
       }),
     });
     clusterScoped(queue);
-    keepTogether(this);
   }
 
   /** Whether a job fits in the queue's GPU quota (a job that does not is never admitted). */
@@ -248,7 +245,6 @@ export class KueueLocalQueue extends Construct {
         .filter((job) => job.apiObject.metadata.getLabel(KUEUE_QUEUE_LABEL) === this.name && !this.admits(job))
         .map((job) => `'gpus' of ClusterQueue '${this.clusterQueue.name}' must be at least the ${job.totalGpus} GPUs of job '${job.node.path}' queued in LocalQueue '${this.name}', got ${this.clusterQueue.gpus} (Kueue admits a job whole, so it would wait forever)`),
     });
-    keepTogether(this);
   }
 
   /**
@@ -311,7 +307,6 @@ export class KueueWorkloadPriorityClass extends Construct {
     clusterScoped(pc);
     this.name = pc.name;
     this.value = props.value;
-    keepTogether(this);
   }
 
   /** The `queueing` prop of jobs queued in `localQueue` with this priority. */
@@ -392,7 +387,6 @@ export class KueueGpuQueue extends Construct {
       queueingStrategy: props.queueingStrategy,
     });
     this.localQueue = new KueueLocalQueue(this, 'LocalQueue', { clusterQueue: this.clusterQueue, name: props.localQueueName });
-    keepTogether(this);
   }
 
   /** The `queueing` prop of the jobs that use this queue. */

@@ -1,11 +1,10 @@
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
-import * as v from './_validate';
+import * as v from '../_validate';
 import { GpuJobOptions, GpuTrainingJob, LABELS } from './gpu-training-job';
-import { SecretKey } from './secret-key';
-import { TrainingVolumes } from './storage';
+import { TrainingVolumes } from '../platform/storage';
+import { SecretKey } from '../secret-key';
 import { TrainerCommand } from './trainer-contract';
 
 /**
@@ -297,7 +296,6 @@ export abstract class TrainingStage extends GpuTrainingJob {
         ? []
         : [`'runId' is required for a standalone ${stage} stage (${this.node.path}): it keeps each run's outputs apart; inside a pipeline the workflow name is used`]),
     });
-    keepTogether(this);
   }
 
   /** The run id: the pipeline's `{{workflow.name}}` when embedded, else the `runId` prop. */

@@ -1,19 +1,18 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
-import * as v from './_validate';
-import { CptStage } from './cpt-stage';
-import { ExperimentTracking } from './experiment-tracking';
-import { IModelServer } from './model-server';
+import * as v from '../_validate';
 import { Pipeline, PipelineProps, PipelineStep, RUN_ID } from './pipeline';
 import { KoreanBenchmark } from './pipeline-kind';
-import { Queueing } from './queueing';
-import { PreferenceMethod, RewardFunction, RlhfStage } from './rlhf-stage';
-import { SecretKey } from './secret-key';
-import { SftStage } from './sft-stage';
-import { TrainerCommand } from './trainer-contract';
-import { BaseModel, TrainingHyperParameters, TrainingStage } from './training-stage';
+import { ExperimentTracking } from '../platform/experiment-tracking';
+import { IModelServer } from '../platform/model-server';
+import { SecretKey } from '../secret-key';
+import { CptStage } from '../training/cpt-stage';
+import { Queueing } from '../training/queueing';
+import { PreferenceMethod, RewardFunction, RlhfStage } from '../training/rlhf-stage';
+import { SftStage } from '../training/sft-stage';
+import { TrainerCommand } from '../training/trainer-contract';
+import { BaseModel, TrainingHyperParameters, TrainingStage } from '../training/training-stage';
 
 /**
  * Shape and hyper-parameters of one training stage of the pipeline.
@@ -385,7 +384,6 @@ export class KoreanLlmPipeline extends Pipeline {
         minScore: props.evaluation?.minScore,
       });
     }
-    keepTogether(this);
   }
 }
 

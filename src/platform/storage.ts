@@ -1,4 +1,4 @@
-import * as v from './_validate';
+import * as v from '../_validate';
 
 /**
  * Options of a claim mount.

@@ -2,20 +2,19 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Cpu, k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
 import { cores, quantity } from './_platform';
-import { containerSecurityContext } from './_pytorchjob-renderer';
-import * as v from './_validate';
-import { GpuNodePool } from './gpu-node-pool';
-import { LABELS, PART_OF } from './gpu-training-job';
-import { IModelServer } from './model-server';
-import { SecretKey } from './secret-key';
-import { ITrainingStorage, TrainingVolumes } from './storage';
 import {
   InferenceService,
   InferenceServiceSpecPredictorModelResourcesLimits as IsvcLimit,
   InferenceServiceSpecPredictorModelResourcesRequests as IsvcRequest,
-} from '../imports/kserve-serving.kserve.io';
+} from '../../imports/kserve-serving.kserve.io';
+import * as v from '../_validate';
+import { IModelServer } from './model-server';
+import { SecretKey } from '../secret-key';
+import { ITrainingStorage, TrainingVolumes } from './storage';
+import { containerSecurityContext } from '../training/_pytorch-job';
+import { GpuNodePool } from '../training/gpu-node-pool';
+import { LABELS, PART_OF } from '../training/gpu-training-job';
 
 /** The pod-template annotation holding the served model's path; `MODEL_PATH` is read from it. */
 export const MODEL_PATH_ANNOTATION = 'korean-llm/model-path';
@@ -389,7 +388,6 @@ export class VllmServer extends Construct implements IModelServer {
     for (const [key, value] of Object.entries(this.labels)) this.service.selectLabel(key, value);
 
     if (!props.disableAutoscaling) this.autoscaler = this.addAutoscaler(props.autoscaling ?? {});
-    keepTogether(this);
   }
 
   /** The labels of the server's pods (a copy), which the Service selects. */
@@ -546,7 +544,6 @@ export class KServeModelServer extends Construct implements IModelServer {
       },
     });
     this.resourceNamespace = isvc.metadata.namespace;
-    keepTogether(this);
   }
 
   /**

@@ -1,10 +1,9 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
 import { namespaceOf } from './_platform';
-import * as v from './_validate';
-import { LABELS, PART_OF } from './gpu-training-job';
+import * as v from '../_validate';
 import { MetricNames } from './training-monitoring';
+import { LABELS, PART_OF } from '../training/gpu-training-job';
 
 /**
  * Properties of the training dashboard.
@@ -128,7 +127,6 @@ export class TrainingDashboard extends Construct {
       }),
       data: { [TrainingDashboard.FILE_NAME]: JSON.stringify(this.model, null, 2) },
     });
-    keepTogether(this);
   }
 
   /** The dashboard model (a copy). */

@@ -1,4 +1,4 @@
-import * as v from './_validate';
+import * as v from '../_validate';
 
 /**
  * The effect of a node taint that GPU pods must tolerate.

@@ -1,9 +1,8 @@
 import { Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
-import * as v from './_validate';
-import { LABELS, PART_OF } from './gpu-training-job';
+import * as v from '../_validate';
+import { LABELS, PART_OF } from '../training/gpu-training-job';
 
 /**
  * A point of a `RequestedToCapacityRatio` scoring shape.
@@ -169,7 +168,6 @@ export class GpuSchedulerConfig extends Construct {
       metadata: { name, namespace: ns, labels: { [LABELS.partOf]: PART_OF } },
       data: { [GpuSchedulerConfig.FILE_NAME]: Yaml.stringify(this.config) },
     });
-    keepTogether(this);
   }
 
   /** The scheduler configuration (a copy). */

@@ -1,16 +1,15 @@
 import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IValidation } from 'constructs';
-import { keepTogether } from './_placement';
-import { containerSecurityContext, SCRATCH_ENV, SCRATCH_MOUNTS } from './_pytorchjob-renderer';
-import * as v from './_validate';
-import { GpuNodePool } from './gpu-node-pool';
-import { GpuTrainingJob, LABELS, PART_OF } from './gpu-training-job';
-import { IModelServer } from './model-server';
+import * as v from '../_validate';
 import { KoreanBenchmark, PipelineKind } from './pipeline-kind';
-import { SecretKey } from './secret-key';
-import { ClaimMount, ITrainingStorage, TrainingVolumes } from './storage';
-import { TrainingStage } from './training-stage';
+import { IModelServer } from '../platform/model-server';
+import { ClaimMount, ITrainingStorage, TrainingVolumes } from '../platform/storage';
+import { SecretKey } from '../secret-key';
+import { containerSecurityContext, SCRATCH_ENV, SCRATCH_MOUNTS } from '../training/_pytorch-job';
+import { GpuNodePool } from '../training/gpu-node-pool';
+import { GpuTrainingJob, LABELS, PART_OF } from '../training/gpu-training-job';
+import { TrainingStage } from '../training/training-stage';
 
 const ARGO_API_VERSION = 'argoproj.io/v1alpha1';
 /** The run id inside a pipeline: every job name, label and output path derives from it. */
@@ -490,7 +489,6 @@ export class Pipeline extends Construct {
     }
 
     this.node.addValidation(this.dag);
-    keepTogether(this);
   }
 
   /** The steps, in the order they were added (a copy). */

@@ -1,15 +1,14 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
 import { namespaceOf } from './_platform';
-import * as v from './_validate';
-import { LABELS, PART_OF } from './gpu-training-job';
-import { SecretKey } from './secret-key';
-import { MetricNames } from './training-monitoring';
 import {
   AlertmanagerConfig, AlertmanagerConfigProps, AlertmanagerConfigSpecRouteMatchersMatchType,
-} from '../imports/alertmanagerconfig-monitoring.coreos.com';
-import { PrometheusRule, PrometheusRuleProps, PrometheusRuleSpecGroupsRules } from '../imports/prometheusrule-monitoring.coreos.com';
+} from '../../imports/alertmanagerconfig-monitoring.coreos.com';
+import { PrometheusRule, PrometheusRuleProps, PrometheusRuleSpecGroupsRules } from '../../imports/prometheusrule-monitoring.coreos.com';
+import * as v from '../_validate';
+import { SecretKey } from '../secret-key';
+import { MetricNames } from './training-monitoring';
+import { LABELS, PART_OF } from '../training/gpu-training-job';
 
 /** The name of the Slack receiver of `SlackAlerts`. */
 const SLACK_RECEIVER = 'slack';
@@ -216,7 +215,6 @@ export class TrainingAlerts extends ApiObject {
     this.trainingNamespace = plan.namespace;
     this.gpuUtilizationThreshold = plan.threshold;
     this.rules = plan.rules;
-    keepTogether(this);
   }
 
   /** The names of the alerts (a copy). */
@@ -319,7 +317,6 @@ export class SlackAlerts extends ApiObject {
   public constructor(scope: Construct, id: string, props: SlackAlertsProps) {
     super(scope, id, Object.assign({}, AlertmanagerConfig.GVK, SlackAlerts.propsOf(props)));
     this.receiverName = SLACK_RECEIVER;
-    keepTogether(this);
   }
 
   /** The manifest, rendered as the generated `AlertmanagerConfig` class renders it. */

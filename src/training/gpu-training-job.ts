@@ -1,15 +1,14 @@
 import { ApiObject, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
-import { EnvVar, renderPyTorchJobSpec, SCRATCH_ENV, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorchjob-renderer';
-import * as v from './_validate';
+import { EnvVar, renderPyTorchJobSpec, SCRATCH_ENV, SCRATCH_MOUNTS, TrainingWorkload } from './_pytorch-job';
+import * as v from '../_validate';
 import { GpuNodePool } from './gpu-node-pool';
 import { Queueing } from './queueing';
-import { SecretKey } from './secret-key';
-import { ClaimMount, ITrainingStorage } from './storage';
+import { ClaimMount, ITrainingStorage } from '../platform/storage';
+import { SecretKey } from '../secret-key';
 import { DEFAULT_METRICS_PORT, TrainerCommand } from './trainer-contract';
-import { PyTorchJob } from '../imports/kubeflow-kubeflow.org';
+import { PyTorchJob } from '../../imports/kubeflow-kubeflow.org';
 
 /**
  * Restart policy of the job's replicas (how the Training Operator treats a failed pod).
@@ -393,7 +392,6 @@ export class GpuTrainingJob extends Construct {
     this.jobName = this.resource.name;
     // a name the operator can use for its `<job>-master-0` Service (a 63-character DNS label)
     v.dns1035('name', this.jobName, 52);
-    keepTogether(this);
   }
 
   /** Pods that must start together: all of them, or an elastic job's minimum. */

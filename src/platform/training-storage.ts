@@ -1,8 +1,7 @@
 import { ApiObject, Chart, JsonPatch, Size } from 'cdk8s';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
 import { quantity } from './_platform';
-import * as v from './_validate';
+import * as v from '../_validate';
 import { ClaimMount, ITrainingStorage } from './storage';
 
 /**
@@ -216,7 +215,6 @@ export class TrainingVolume extends Construct implements IVolumeObjects {
     this.claimName = objects.claimName;
     this.claim = objects.claim;
     this.volume = objects.volume;
-    keepTogether(this);
   }
 }
 
@@ -361,6 +359,5 @@ export class TrainingStorage extends Construct implements ITrainingStorage {
     this.data = ClaimMount.of(this.dataVolume.claimName, d.mountPath ?? '/data', { readOnly: true });
     this.output = ClaimMount.of(this.outputVolume.claimName, o.mountPath ?? '/output');
     if (this.data.mountPath === this.output.mountPath) v.fail('output.mountPath', this.output.mountPath, 'different from the data mount path');
-    keepTogether(this);
   }
 }

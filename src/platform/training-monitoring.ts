@@ -1,11 +1,10 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
 import { namespaceOf } from './_platform';
-import * as v from './_validate';
-import { LABELS, PART_OF } from './gpu-training-job';
-import { PodMonitor, PodMonitorProps } from '../imports/podmonitor-monitoring.coreos.com';
-import { ServiceMonitor, ServiceMonitorProps } from '../imports/servicemonitor-monitoring.coreos.com';
+import { PodMonitor, PodMonitorProps } from '../../imports/podmonitor-monitoring.coreos.com';
+import { ServiceMonitor, ServiceMonitorProps } from '../../imports/servicemonitor-monitoring.coreos.com';
+import * as v from '../_validate';
+import { LABELS, PART_OF } from '../training/gpu-training-job';
 
 /** The value of `app.kubernetes.io/component` on the trainer's pods. */
 export const TRAINER_COMPONENT = 'trainer';
@@ -111,7 +110,6 @@ export class TrainerPodMonitor extends ApiObject {
   public constructor(scope: Construct, id: string, props: TrainerPodMonitorProps = {}) {
     super(scope, id, Object.assign({}, PodMonitor.GVK, TrainerPodMonitor.propsOf(props)));
     this.selector = trainerSelector();
-    keepTogether(this);
   }
 
 }
@@ -179,7 +177,6 @@ export class DcgmExporterMonitor extends ApiObject {
   public constructor(scope: Construct, id: string, props: DcgmExporterMonitorProps = {}) {
     super(scope, id, Object.assign({}, ServiceMonitor.GVK, DcgmExporterMonitor.propsOf(props)));
     this.exporterNamespace = props.exporterNamespace ?? 'gpu-operator';
-    keepTogether(this);
   }
 
 }
@@ -238,7 +235,6 @@ export class TrainingOperatorMonitor extends ApiObject {
   public constructor(scope: Construct, id: string, props: TrainingOperatorMonitorProps = {}) {
     super(scope, id, Object.assign({}, PodMonitor.GVK, TrainingOperatorMonitor.propsOf(props)));
     this.operatorNamespace = props.operatorNamespace ?? 'kubeflow';
-    keepTogether(this);
   }
 
 }
@@ -290,6 +286,5 @@ export class TrainingMonitors extends Construct {
     this.trainer = new TrainerPodMonitor(this, 'Trainer', common);
     if (!props.skipDcgmExporter) this.dcgmExporter = new DcgmExporterMonitor(this, 'DcgmExporter', Object.assign({}, common, props.dcgmExporter));
     if (!props.skipTrainingOperator) this.trainingOperator = new TrainingOperatorMonitor(this, 'TrainingOperator', Object.assign({}, common, props.trainingOperator));
-    keepTogether(this);
   }
 }

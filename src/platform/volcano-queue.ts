@@ -1,12 +1,11 @@
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { keepTogether } from './_placement';
 import { clusterScoped, cores, quantity, trainingJobsIn } from './_platform';
-import * as v from './_validate';
-import { GpuTrainingJob, LABELS, PART_OF } from './gpu-training-job';
-import { Queueing, VolcanoOptions } from './queueing';
-import { Queue, QueueSpecCapability } from '../imports/volcano-queue-scheduling.volcano.sh';
+import { Queue, QueueSpecCapability } from '../../imports/volcano-queue-scheduling.volcano.sh';
+import * as v from '../_validate';
+import { GpuTrainingJob, LABELS, PART_OF } from '../training/gpu-training-job';
+import { Queueing, VolcanoOptions } from '../training/queueing';
 
 /**
  * Properties of a Volcano queue.
@@ -85,7 +84,6 @@ export class VolcanoQueue extends Construct {
         .filter((job) => job.apiObject.toJson().spec?.runPolicy?.schedulingPolicy?.queue === this.name && !this.admits(job))
         .map((job) => `'gpus' of Volcano queue '${this.name}' must be at least the ${job.totalGpus} GPUs of job '${job.node.path}', got ${this.gpus} (a pod group larger than the queue is never scheduled)`),
     });
-    keepTogether(this);
   }
 
   /** The `queueing` prop of the jobs that use this queue (gang scheduling through Volcano). */

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import * as v from './_validate';
+import * as v from '../_validate';
 import { TrainerCommand } from './trainer-contract';
 import { TrainingStage, TrainingStageProps } from './training-stage';
 

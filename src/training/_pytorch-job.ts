@@ -3,7 +3,7 @@
 // Kubeflow Trainer v2 can be added beside this file without touching them.
 
 import { _Toleration } from './gpu-node-pool';
-import { ClaimMount } from './storage';
+import { ClaimMount } from '../platform/storage';
 
 /** The container name the Training Operator's webhook requires. */
 export const PYTORCH_CONTAINER_NAME = 'pytorch';

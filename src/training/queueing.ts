@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import * as v from './_validate';
+import * as v from '../_validate';
 
 /** The label Kueue reads to queue a job. */
 export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';

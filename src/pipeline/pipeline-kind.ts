@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import * as v from './_validate';
+import * as v from '../_validate';
 
 /**
  * What a CronWorkflow does when a scheduled run is due while the previous one still runs.

@@ -1,6 +1,6 @@
-import * as v from './_validate';
-import { SecretKey } from './secret-key';
-import { TrainerCommand } from './trainer-contract';
+import * as v from '../_validate';
+import { SecretKey } from '../secret-key';
+import { TrainerCommand } from '../training/trainer-contract';
 
 /**
  * Weights & Biases settings shared by every stage.
