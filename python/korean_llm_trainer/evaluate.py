@@ -1,11 +1,17 @@
 """``evaluate``: Korean benchmarks with lm-evaluation-harness, one aggregate score for the gate.
 
-The score is the mean over EVAL_TASKS of each task's primary accuracy. Rule: for a task (or
-task group) the harness reports, take its ``acc_norm`` when reported, else its ``acc`` (filter
-``none`` preferred); a group reported without either is the unweighted mean of its subtasks'
-primary accuracies. The score (0..1, 4 decimals, no newline) goes to SCORE_FILE, which the Argo
-step exposes as output parameter ``score``; the full results go to
-``EVAL_OUTPUT_DIR/results.json`` (default: ``eval/`` beside the evaluated model).
+The score is the mean over EVAL_TASKS of each task's primary metric, which a per-task table
+fixes (:data:`PRIMARY_METRIC`): ``acc`` for kobest, kmmlu and click, ``acc_norm`` for haerae and
+kobest_hellaswag, ``exact_match`` for the generative kmmlu_direct. The metric is read from the
+task's (or group's) own entry, filter ``none`` preferred; a group reported without it is the
+unweighted mean of its subtasks' primary metrics.
+
+Why a table and not "acc_norm when reported": lm-eval 0.4.9.1's kobest group aggregates every
+metric any subtask reports, and only kobest_hellaswag reports ``acc_norm``, so the group's
+``acc_norm`` is hellaswag's score alone; the group's ``acc`` is the mean over its five subtasks.
+The score (0..1, 4 decimals, no newline) goes to SCORE_FILE, which the Argo step exposes as
+output parameter ``score``; the full results go to ``EVAL_OUTPUT_DIR/results.json`` (default:
+``eval/`` beside the evaluated model).
 """
 
 from __future__ import annotations
@@ -20,7 +26,18 @@ from .deps import require
 from .errors import ContractError, TrainerError
 from .layout import atomic_write_text, model_dir
 
-PRIMARY_METRICS = ("acc_norm", "acc")
+# The metric that scores each task: exact names first, then the longest matching prefix (a task
+# family's subtasks), then DEFAULT_METRIC. Tasks and groups of lm-eval 0.4.9.1.
+PRIMARY_METRIC = {
+    "kobest": "acc",
+    "kobest_hellaswag": "acc_norm",
+    "kmmlu": "acc",
+    "kmmlu_direct": "exact_match",
+    "haerae": "acc_norm",
+    "click": "acc",
+    "kormedmcqa": "exact_match",
+}
+DEFAULT_METRIC = "acc"
 
 
 class EvaluationError(TrainerError):
@@ -38,22 +55,35 @@ def _metric(entry: Mapping[str, Any], metric: str) -> float | None:
     return None
 
 
+def primary_metric(task: str) -> str:
+    """The metric that scores ``task`` (see :data:`PRIMARY_METRIC`)."""
+    if task in PRIMARY_METRIC:
+        return PRIMARY_METRIC[task]
+    families = [name for name in PRIMARY_METRIC if task.startswith(name + "_")]
+    return PRIMARY_METRIC[max(families, key=len)] if families else DEFAULT_METRIC
+
+
 def task_accuracy(results: Mapping[str, Any], task: str, _depth: int = 0) -> tuple[float, str]:
-    """The primary accuracy of ``task`` and how it was obtained (``acc_norm``/``acc``/``mean of N subtasks``)."""
+    """The primary metric of ``task`` and how it was obtained (``acc``, ``acc_norm``, ``mean of N subtasks``)."""
     if _depth > 8:
         raise EvaluationError(f"task group {task!r} nests too deeply")
+    metric = primary_metric(task)
+    reported: list[str] = []
     for section in ("groups", "results"):
         entry = results.get(section, {}).get(task)
         if isinstance(entry, Mapping):
-            for metric in PRIMARY_METRICS:
-                value = _metric(entry, metric)
-                if value is not None:
-                    return value, metric
+            value = _metric(entry, metric)
+            if value is not None:
+                return value, metric
+            reported = sorted(k for k in entry if "," in k and "_stderr" not in k)
     subtasks = results.get("group_subtasks", {}).get(task) or []
     if subtasks:
         values = [task_accuracy(results, sub, _depth + 1)[0] for sub in subtasks]
         return sum(values) / len(values), f"mean of {len(values)} subtasks"
-    raise EvaluationError(f"lm-evaluation-harness reported no acc_norm nor acc for task {task!r}")
+    raise EvaluationError(
+        f"lm-evaluation-harness reported no {metric!r} for task {task!r} (reported: {', '.join(reported) or 'nothing'}); "
+        f"its primary metric is set in PRIMARY_METRIC"
+    )
 
 
 def aggregate_score(results: Mapping[str, Any], tasks: tuple[str, ...] | list[str]) -> tuple[float, dict[str, dict]]:

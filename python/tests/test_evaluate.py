@@ -6,11 +6,15 @@ from pathlib import Path
 
 from korean_llm_trainer.contract import parse_config
 from korean_llm_trainer.errors import ContractError, TrainerError
+import json
+
 from korean_llm_trainer.evaluate import (
-    EvaluationError, aggregate_score, format_score, parse_batch_size, resolve_model_dir, results_path,
+    EvaluationError, aggregate_score, format_score, parse_batch_size, primary_metric, resolve_model_dir, results_path,
     simple_evaluate_kwargs, task_accuracy, write_score_file,
 )
 from tests.helpers import valid_env
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lm_eval_0_4_9_1_results.json"
 
 # Shaped like lm_eval.simple_evaluate(...) output (0.4.x): groups, per-task results, group_subtasks.
 HARNESS = {
@@ -64,6 +68,59 @@ class AggregationTest(unittest.TestCase):
             aggregate_score({"results": {"t": {"acc,none": 1.5}}}, ["t"])
         with self.assertRaises(EvaluationError):
             aggregate_score(HARNESS, [])
+
+
+class HarnessLayoutTest(unittest.TestCase):
+    """Against the layout lm-eval 0.4.9.1 returns (tests/fixtures/lm_eval_0_4_9_1_results.json)."""
+
+    def setUp(self):
+        self.results = json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+    def test_kobest_is_scored_by_its_group_acc_not_by_hellaswag(self):
+        group = self.results["groups"]["kobest"]
+        # the group's acc_norm is kobest_hellaswag's alone: the only subtask that reports it
+        self.assertEqual(group["acc_norm,none"], self.results["results"]["kobest_hellaswag"]["acc_norm,none"])
+        value, metric = task_accuracy(self.results, "kobest")
+        self.assertEqual((value, metric), (group["acc,none"], "acc"))
+        self.assertNotEqual(value, group["acc_norm,none"])
+
+    def test_haerae_by_acc_norm_and_kmmlu_by_acc_of_its_nested_groups(self):
+        self.assertEqual(task_accuracy(self.results, "haerae"), (self.results["groups"]["haerae"]["acc_norm,none"], "acc_norm"))
+        self.assertEqual(task_accuracy(self.results, "kmmlu"), (0.47, "acc"))
+        self.assertEqual(task_accuracy(self.results, "kmmlu_stem")[1], "acc")
+        self.assertEqual(task_accuracy(self.results, "kobest_hellaswag")[1], "acc_norm")
+        self.assertEqual(task_accuracy(self.results, "kobest_copa")[1], "acc")
+
+    def test_the_score_is_the_mean_of_the_table_metrics(self):
+        score, per_task = aggregate_score(self.results, ["kobest", "kmmlu", "haerae"])
+        groups = self.results["groups"]
+        self.assertAlmostEqual(score, (groups["kobest"]["acc,none"] + groups["kmmlu"]["acc,none"]
+                                       + groups["haerae"]["acc_norm,none"]) / 3)
+        self.assertEqual({t: v["metric"] for t, v in per_task.items()},
+                         {"kobest": "acc", "kmmlu": "acc", "haerae": "acc_norm"})
+
+    def test_a_group_without_aggregates_is_the_mean_of_its_subtasks(self):
+        results = json.loads(FIXTURE.read_text(encoding="utf-8"))
+        # what consolidate_group_results leaves for a group with no aggregate_metric_list
+        results["results"]["kmmlu"] = {"alias": "kmmlu", " ": " "}
+        del results["groups"]["kmmlu"]
+        value, rule = task_accuracy(results, "kmmlu")
+        stem, humss = (results["groups"][g]["acc,none"] for g in ("kmmlu_stem", "kmmlu_humss"))
+        self.assertAlmostEqual(value, (stem + humss) / 2)
+        self.assertEqual(rule, "mean of 2 subtasks")
+
+    def test_a_task_without_its_metric_is_an_error_naming_what_was_reported(self):
+        results = {"results": {"kobest_hellaswag": {"alias": "kobest_hellaswag", "acc,none": 0.4}}}
+        with self.assertRaisesRegex(EvaluationError, "no 'acc_norm' for task 'kobest_hellaswag' \\(reported: acc,none\\)"):
+            task_accuracy(results, "kobest_hellaswag")
+
+    def test_metric_table(self):
+        self.assertEqual(primary_metric("kobest"), "acc")
+        self.assertEqual(primary_metric("kobest_wic"), "acc")
+        self.assertEqual(primary_metric("haerae_history"), "acc_norm")
+        self.assertEqual(primary_metric("kmmlu_direct_law"), "exact_match")
+        self.assertEqual(primary_metric("kmmlu_hard_law"), "acc")
+        self.assertEqual(primary_metric("something_new"), "acc")
 
 
 class ScoreFileTest(unittest.TestCase):
