@@ -36,7 +36,8 @@ def build_trainer(ctx: StageContext) -> Any:
     method = ctx.config["RLHF_METHOD"]
     trainer_cls, config_cls = _trl_classes(method)
     args = targs.build_arguments(
-        config_cls, targs.preference_config_kwargs(ctx.config, ctx.plan.checkpoints_dir, ctx.bf16, ctx.plan.backend, ctx.plan.dist)
+        config_cls, targs.preference_config_kwargs(ctx.config, ctx.plan.checkpoints_dir, ctx.bf16, ctx.plan.backend, ctx.plan.dist,
+                                       ctx.plan.run)
     )
     kwargs: dict[str, Any] = {"model": ctx.model, "args": args, "train_dataset": ctx.dataset,
                               "processing_class": ctx.tokenizer, "callbacks": ctx.callbacks}

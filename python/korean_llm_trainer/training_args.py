@@ -9,12 +9,13 @@ constructor), and trainers take ``processing_class=tokenizer``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .contract import Config
-from .errors import ContractError
+from .errors import ContractError, DatasetError
 
 LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 EMBEDDING_MODULES = ("embed_tokens", "lm_head")
@@ -70,11 +71,16 @@ def dist_info(env: Mapping[str, str]) -> DistInfo:
     return DistInfo(world, _int_env(env, "RANK", 0), _int_env(env, "LOCAL_RANK", 0), local_world, max(nnodes, 1))
 
 
-def choose_backend(dist: DistInfo, unsloth_available: bool) -> str:
+def choose_backend(dist: DistInfo, unsloth_available: bool, command: str = "", tied_embeddings: bool = False) -> str:
     """``unsloth`` on a single node when installed; ``transformers`` (+PEFT, DDP) otherwise.
 
-    Multi-node Unsloth is not verified upstream, so multi-node jobs take the plain path.
+    Multi-node Unsloth is not verified upstream, so multi-node jobs take the plain path. CPT of a
+    model whose input and output embeddings are tied (``tie_word_embeddings``) takes the plain path
+    too: training ``embed_tokens`` and ``lm_head`` as separate trainable copies unties them, and
+    PEFT's ``ensure_weight_tying`` keeps one shared copy, which Unsloth's ``get_peft_model`` does not offer.
     """
+    if command == "cpt" and tied_embeddings:
+        return "transformers"
     return "unsloth" if unsloth_available and dist.single_node else "transformers"
 
 
@@ -103,8 +109,32 @@ def embedding_learning_rate(config: Config) -> float:
     return config.get("EMBEDDING_LEARNING_RATE") or config["LEARNING_RATE"] / 10
 
 
+DEFAULT_DDP_TIMEOUT = 3 * 3600
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Settings outside the env contract (read with defaults from the process env): see :func:`run_settings`."""
+
+    ddp_timeout: int = DEFAULT_DDP_TIMEOUT
+    dataset_num_proc: int = 1
+
+
+def run_settings(env: Mapping[str, str], cpus: int) -> RunSettings:
+    """``DDP_TIMEOUT`` (seconds a collective waits, default 3 h: dataset preparation and merging run
+    between collectives) and ``DATASET_NUM_PROC`` (processes that tokenize, default the usable CPUs,
+    at most 32); both optional and read with these defaults until the contract lists them."""
+    timeout = _int_env(env, "DDP_TIMEOUT", DEFAULT_DDP_TIMEOUT)
+    procs = _int_env(env, "DATASET_NUM_PROC", 0) or min(max(cpus, 1), 32)
+    if timeout < 60:
+        raise ContractError(f"'DDP_TIMEOUT' must be at least 60 seconds, got {timeout}")
+    if procs < 1:
+        raise ContractError(f"'DATASET_NUM_PROC' must be 0 (usable CPUs) or a positive integer, got {procs}")
+    return RunSettings(ddp_timeout=timeout, dataset_num_proc=procs)
+
+
 def training_kwargs(config: Config, output_dir: Path, bf16_supported: bool, backend: str,
-                    dist: DistInfo) -> dict[str, Any]:
+                    dist: DistInfo, run: RunSettings = RunSettings()) -> dict[str, Any]:
     """Arguments shared by every stage (``TrainingArguments`` fields)."""
     kwargs: dict[str, Any] = {
         "output_dir": str(output_dir),
@@ -134,6 +164,7 @@ def training_kwargs(config: Config, output_dir: Path, bf16_supported: bool, back
         kwargs["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
     if dist.world_size > 1:
         kwargs["ddp_find_unused_parameters"] = False
+        kwargs["ddp_timeout"] = run.ddp_timeout
     return kwargs
 
 
@@ -157,29 +188,88 @@ def build_arguments(cls: Any, kwargs: Mapping[str, Any]) -> Any:
     return cls(**adapt_to_fields(kwargs, (f.name for f in dataclasses.fields(cls))))
 
 
+_GENERATION_TAG_RE = re.compile(r"\{%-?\s*generation\s*-?%\}")
+
+
+def template_marks_assistant(chat_template: str | None) -> bool:
+    """Whether a chat template wraps assistant turns in ``{% generation %}`` (what TRL's
+    ``assistant_only_loss`` needs to build its mask; Qwen2.5's and Llama 3's templates do not)."""
+    return bool(chat_template) and bool(_GENERATION_TAG_RE.search(chat_template))
+
+
+def sft_loss_kwargs(chat_template: str | None) -> dict[str, Any]:
+    """SFT trains on the assistant's words only, never on the system and user turns.
+
+    With a template that marks assistant turns: ``assistant_only_loss`` (every assistant turn).
+    Otherwise the records become prompt-completion pairs (:func:`to_prompt_completion`: the last
+    assistant turn is the completion, the turns before it the prompt) and ``completion_only_loss``
+    masks the prompt; earlier assistant turns are then context, not targets.
+    """
+    if template_marks_assistant(chat_template):
+        return {"assistant_only_loss": True}
+    return {"completion_only_loss": True}
+
+
+def to_prompt_completion(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"messages": [...]}`` -> ``{"prompt": [...], "completion": [last assistant turn]}``."""
+    messages = list(record["messages"])
+    turns = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
+    if not turns:
+        raise DatasetError(f"an SFT record has no assistant turn (roles: {[m.get('role') for m in messages]}); "
+                           "every record needs at least one")
+    return {"prompt": messages[:turns[-1]], "completion": [messages[turns[-1]]]}
+
+
+def packing_kwargs(config: Config, backend: str, flash_attention: bool) -> dict[str, Any]:
+    """How sequences share a row, per stage and backend.
+
+    TRL 0.24's default packing (``bfd``) turns on padding-free batching, which keeps packed
+    sequences apart only under FlashAttention (or Unsloth's kernels); with SDPA they attend to each
+    other. So: CPT packs ``wrapped`` (a stream of documents separated by EOS, as pre-training does;
+    needs no padding-free); SFT packs ``bfd`` on Unsloth or with FlashAttention 2, and otherwise does
+    not pack (conversations must not see each other).
+    """
+    if not config["PACKING"]:
+        return {"packing": False}
+    if config.command == "cpt":
+        return {"packing": True, "packing_strategy": "wrapped"}
+    if backend == "unsloth" or flash_attention:
+        return {"packing": True, "packing_strategy": "bfd", "padding_free": True}
+    return {"packing": False}
+
+
 def sft_config_kwargs(config: Config, output_dir: Path, bf16_supported: bool, backend: str,
-                      dist: DistInfo) -> dict[str, Any]:
+                      dist: DistInfo, run: RunSettings = RunSettings(), flash_attention: bool = False,
+                      chat_template: str | None = None) -> dict[str, Any]:
     """``SFTConfig`` arguments for CPT (``text``) and SFT (chat ``messages``)."""
-    kwargs = training_kwargs(config, output_dir, bf16_supported, backend, dist)
+    kwargs = training_kwargs(config, output_dir, bf16_supported, backend, dist, run)
     kwargs["max_length"] = config["MAX_SEQ_LENGTH"]
-    kwargs["packing"] = config["PACKING"]
+    kwargs["dataset_num_proc"] = run.dataset_num_proc
+    kwargs.update(packing_kwargs(config, backend, flash_attention))
     if config.command == "cpt":
         kwargs["dataset_text_field"] = "text"
+    else:
+        kwargs.update(sft_loss_kwargs(chat_template))
     return kwargs
 
 
-def unsloth_cpt_kwargs(config: Config, output_dir: Path, bf16_supported: bool, dist: DistInfo) -> dict[str, Any]:
-    """``UnslothTrainingArguments`` (an ``SFTConfig``) with the separate embedding learning rate."""
-    kwargs = sft_config_kwargs(config, output_dir, bf16_supported, "unsloth", dist)
+def unsloth_cpt_kwargs(config: Config, output_dir: Path, bf16_supported: bool, dist: DistInfo,
+                       run: RunSettings = RunSettings()) -> dict[str, Any]:
+    """``UnslothTrainingArguments`` (an ``SFTConfig``) with the separate embedding learning rate.
+
+    Unsloth 2026.3.8 does not keep ``embedding_learning_rate`` (see :func:`optimizer_param_groups`),
+    so the cpt stage passes its own optimizer as well; the value is still given for releases that keep it.
+    """
+    kwargs = sft_config_kwargs(config, output_dir, bf16_supported, "unsloth", dist, run)
     kwargs["embedding_learning_rate"] = embedding_learning_rate(config)
     return kwargs
 
 
 def preference_config_kwargs(config: Config, output_dir: Path, bf16_supported: bool, backend: str,
-                             dist: DistInfo) -> dict[str, Any]:
+                             dist: DistInfo, run: RunSettings = RunSettings()) -> dict[str, Any]:
     """``DPOConfig`` / ``ORPOConfig`` / ``KTOConfig`` / ``GRPOConfig`` arguments for RLHF_METHOD."""
     method = config["RLHF_METHOD"]
-    kwargs = training_kwargs(config, output_dir, bf16_supported, backend, dist)
+    kwargs = training_kwargs(config, output_dir, bf16_supported, backend, dist, run)
     max_length = config["MAX_SEQ_LENGTH"]
     kwargs["beta"] = config["RLHF_BETA"]
     if method == "grpo":
@@ -198,7 +288,16 @@ def preference_config_kwargs(config: Config, output_dir: Path, bf16_supported: b
 
 def check_hyperparameters(config: Config, dist: DistInfo) -> None:
     """Combinations the contract's per-variable bounds cannot express; raise before any GPU work."""
-    if config.command != "rlhf" or config["RLHF_METHOD"] != "grpo":
+    if config.command != "rlhf":
+        return
+    if config["RLHF_METHOD"] == "kto" and config["PER_DEVICE_BATCH_SIZE"] < 2:
+        # TRL's KTOTrainer estimates the KL term from the other completions of the same device batch
+        # and raises at construction (after the model is loaded) when the batch has one example.
+        raise ContractError(
+            f"'PER_DEVICE_BATCH_SIZE' must be at least 2 with RLHF_METHOD=kto (the KL term is estimated "
+            f"within each device's batch), got {config['PER_DEVICE_BATCH_SIZE']}"
+        )
+    if config["RLHF_METHOD"] != "grpo":
         return
     generations = config["GRPO_NUM_GENERATIONS"]
     batch = config["PER_DEVICE_BATCH_SIZE"] * dist.world_size * config["GRADIENT_ACCUMULATION_STEPS"]
@@ -215,11 +314,13 @@ def check_hyperparameters(config: Config, dist: DistInfo) -> None:
         )
 
 
-def lora_kwargs(config: Config, backend: str) -> dict[str, Any]:
+def lora_kwargs(config: Config, backend: str, tied_embeddings: bool = False) -> dict[str, Any]:
     """LoRA settings: ``FastLanguageModel.get_peft_model`` (unsloth) or ``peft.LoraConfig`` (transformers).
 
     CPT also trains ``embed_tokens`` and ``lm_head`` (new-language text): Unsloth takes them in
-    ``target_modules``; PEFT trains them fully as ``modules_to_save``.
+    ``target_modules``; PEFT trains them fully as ``modules_to_save``. When the model ties them,
+    PEFT's ``ensure_weight_tying`` (0.18) makes the two trainable copies one, so the merged model
+    stays tied (without it the copies drift apart and the output layer is no longer the input one).
     """
     cpt = config.command == "cpt"
     kwargs: dict[str, Any] = {
@@ -237,6 +338,8 @@ def lora_kwargs(config: Config, backend: str) -> dict[str, Any]:
         kwargs["task_type"] = "CAUSAL_LM"
         if cpt:
             kwargs["modules_to_save"] = list(EMBEDDING_MODULES)
+            if tied_embeddings:
+                kwargs["ensure_weight_tying"] = True
     return kwargs
 
 
@@ -266,7 +369,36 @@ def param_groups(named: Iterable[tuple[str, Any]], learning_rate: float, embeddi
     return out
 
 
-def model_load_kwargs(config: Config, backend: str, bf16_supported: bool, dist: DistInfo) -> dict[str, Any]:
+def optimizer_spec(config: Config, cuda: bool) -> tuple[str, dict[str, Any]]:
+    """The optimizer the cpt stage builds itself: ``(module.Class, keyword arguments)``.
+
+    The same choice as the ``optim`` argument (8-bit AdamW from bitsandbytes with a 4-bit base,
+    fused AdamW otherwise), with TrainingArguments' default betas and epsilon.
+    """
+    kwargs: dict[str, Any] = {"lr": config["LEARNING_RATE"], "betas": (0.9, 0.999), "eps": 1e-8}
+    if config["LOAD_IN_4BIT"]:
+        return "bitsandbytes.optim.AdamW8bit", kwargs
+    kwargs["fused"] = cuda
+    return "torch.optim.AdamW", kwargs
+
+
+def optimizer_param_groups(model: Any, config: Config) -> list[dict[str, Any]]:
+    """CPT's parameter groups, from the model's trainable parameters: embeddings at
+    EMBEDDING_LEARNING_RATE, the rest at LEARNING_RATE.
+
+    Both backends use them. Unsloth 2026.3.8's ``UnslothTrainingArguments.__init__`` assigns
+    ``embedding_learning_rate`` to a local instead of the instance (fixed in 2026.3.11), so
+    ``UnslothTrainer`` silently trains embeddings at the full rate; an optimizer passed to the
+    trainer (``optimizers=(optimizer, None)``) does not depend on that.
+    """
+    return param_groups(
+        ((n, p) for n, p in model.named_parameters() if p.requires_grad),
+        config["LEARNING_RATE"], embedding_learning_rate(config), config["WEIGHT_DECAY"],
+    )
+
+
+def model_load_kwargs(config: Config, backend: str, bf16_supported: bool, dist: DistInfo,
+                      flash_attention: bool = False) -> dict[str, Any]:
     """Arguments of ``FastLanguageModel.from_pretrained`` (unsloth) or ``AutoModelForCausalLM.from_pretrained``.
 
     The dtype and the quantization config are given as names (``"bfloat16"``, ``"nf4"``) and turned
@@ -287,6 +419,7 @@ def model_load_kwargs(config: Config, backend: str, bf16_supported: bool, dist: 
         "pretrained_model_name_or_path": config["BASE_MODEL_PATH"],
         "torch_dtype": dtype,
         "device_map": {"": dist.local_rank},
+        "attn_implementation": "flash_attention_2" if flash_attention else "sdpa",
     }
     if config["LOAD_IN_4BIT"]:
         kwargs["quantization"] = {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4",

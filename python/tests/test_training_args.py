@@ -176,3 +176,63 @@ class LoadTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ChoicesTest(unittest.TestCase):
+    """Loss masking, packing, KTO batch and tied embeddings."""
+
+    def test_sft_never_trains_on_system_and_user_turns(self):
+        self.assertEqual(targs.sft_loss_kwargs("{% for m in messages %}{% generation %}{{ m }}{% endgeneration %}"),
+                         {"assistant_only_loss": True})
+        self.assertEqual(targs.sft_loss_kwargs("{%- generation -%}"), {"assistant_only_loss": True})
+        qwen_like = "{% for message in messages %}<|im_start|>{{ message.role }}{{ message.content }}{% endfor %}"
+        self.assertEqual(targs.sft_loss_kwargs(qwen_like), {"completion_only_loss": True})
+        kwargs = sft_config_kwargs(config("sft"), OUT, True, "unsloth", ONE, chat_template=qwen_like)
+        self.assertIs(kwargs["completion_only_loss"], True)
+        self.assertNotIn("assistant_only_loss", kwargs)
+
+    def test_conversations_become_prompt_completion_pairs(self):
+        record = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u1"},
+                               {"role": "assistant", "content": "a1"}, {"role": "user", "content": "u2"},
+                               {"role": "assistant", "content": "a2"}]}
+        pair = targs.to_prompt_completion(record)
+        self.assertEqual([m["content"] for m in pair["prompt"]], ["s", "u1", "a1", "u2"])
+        self.assertEqual(pair["completion"], [{"role": "assistant", "content": "a2"}])
+        from korean_llm_trainer.errors import DatasetError
+        with self.assertRaisesRegex(DatasetError, "no assistant turn"):
+            targs.to_prompt_completion({"messages": [{"role": "user", "content": "u"}]})
+
+    def test_packing_never_lets_conversations_see_each_other(self):
+        self.assertEqual(targs.packing_kwargs(config("cpt"), "transformers", False),
+                         {"packing": True, "packing_strategy": "wrapped"})
+        self.assertEqual(targs.packing_kwargs(config("sft"), "transformers", False), {"packing": False})
+        self.assertEqual(targs.packing_kwargs(config("sft"), "transformers", True)["padding_free"], True)
+        self.assertEqual(targs.packing_kwargs(config("sft"), "unsloth", False)["packing_strategy"], "bfd")
+        self.assertEqual(targs.packing_kwargs(config("sft", PACKING="false"), "unsloth", True), {"packing": False})
+        self.assertEqual(model_load_kwargs(config("sft"), "transformers", True, ONE)["attn_implementation"], "sdpa")
+        self.assertEqual(model_load_kwargs(config("sft"), "transformers", True, ONE, True)["attn_implementation"],
+                         "flash_attention_2")
+
+    def test_kto_needs_two_examples_per_device(self):
+        check_hyperparameters(config("rlhf", RLHF_METHOD="kto", PER_DEVICE_BATCH_SIZE="2"), ONE)
+        with self.assertRaisesRegex(ContractError, "'PER_DEVICE_BATCH_SIZE' must be at least 2 with RLHF_METHOD=kto.*got 1"):
+            check_hyperparameters(config("rlhf", RLHF_METHOD="kto", PER_DEVICE_BATCH_SIZE="1"), DistInfo(8, 0, 0, 8, 1))
+        check_hyperparameters(config("rlhf", RLHF_METHOD="dpo", PER_DEVICE_BATCH_SIZE="1"), ONE)
+
+    def test_tied_embeddings_stay_tied(self):
+        plain = lora_kwargs(config("cpt"), "transformers", tied_embeddings=True)
+        self.assertIs(plain["ensure_weight_tying"], True)
+        self.assertNotIn("ensure_weight_tying", lora_kwargs(config("cpt"), "transformers"))
+        self.assertNotIn("ensure_weight_tying", lora_kwargs(config("sft"), "transformers", tied_embeddings=True))
+        self.assertEqual(choose_backend(ONE, True, "cpt", tied_embeddings=True), "transformers")
+        self.assertEqual(choose_backend(ONE, True, "sft", tied_embeddings=True), "unsloth")
+
+    def test_multi_process_runs_wait_long_enough_for_dataset_preparation(self):
+        kwargs = sft_config_kwargs(config("cpt"), OUT, True, "transformers", DistInfo(8, 0, 0, 4, 2),
+                                   targs.RunSettings(ddp_timeout=7200, dataset_num_proc=6))
+        self.assertEqual((kwargs["ddp_timeout"], kwargs["dataset_num_proc"]), (7200, 6))
+
+    def test_the_cpt_optimizer_matches_the_optim_setting(self):
+        self.assertEqual(targs.optimizer_spec(config("cpt"), True)[0], "bitsandbytes.optim.AdamW8bit")
+        name, kwargs = targs.optimizer_spec(config("cpt", LOAD_IN_4BIT="false"), True)
+        self.assertEqual((name, kwargs["fused"], kwargs["lr"]), ("torch.optim.AdamW", True, 2e-5))
