@@ -1,4 +1,4 @@
-import { Size, Testing } from 'cdk8s';
+import { JsonPatch, Size, Testing } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import {
   GpuNodePool, IModelServer, KServeModelServer, MODEL_PATH_ANNOTATION, SecretKey, TrainingStorage, VllmServer, VllmServerProps,
@@ -150,6 +150,26 @@ describe('KServeModelServer', () => {
       metadata: { annotations: { [MODEL_PATH_ANNOTATION]: '/output/runs/r2/qwen/rlhf/model' } },
       spec: { predictor: { model: { storageUri: 'pvc://model-output-pvc/runs/r2/qwen/rlhf/model' } } },
     });
+  });
+
+  test('HF_TOKEN keeps optional', () => {
+    const chart = nsChart();
+    new KServeModelServer(chart, 'isvc', { modelPath: MODEL, hfToken: SecretKey.of('hf', 'token').asOptional() });
+    new KServeModelServer(chart, 'required', { modelPath: MODEL, name: 'required', hfToken: SecretKey.of('hf', 'token') });
+    const docs = Testing.synth(chart);
+    expectValid(docs);
+    const env = (name: string) => docs.find((d: any) => d.metadata.name === name).spec.predictor.model.env;
+    expect(env('korean-llm')).toEqual([{ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: 'hf', key: 'token', optional: true } } }]);
+    expect(env('required')).toEqual([{ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: 'hf', key: 'token' } } }]);
+    expect(inlineSecrets(docs)).toEqual([]);
+  });
+
+  test('the InferenceService is a plain ApiObject open to patches', () => {
+    const chart = nsChart();
+    const server = new KServeModelServer(chart, 'isvc', { modelPath: MODEL });
+    server.inferenceService.addJsonPatch(JsonPatch.add('/spec/predictor/timeout', 300));
+    const isvc = find(Testing.synth(chart), 'InferenceService');
+    expect(isvc.spec.predictor.timeout).toBe(300);
   });
 
   test('fails when min > max or the mode is unknown', () => {

@@ -1,14 +1,39 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { namespaceOf } from './_platform';
-import {
-  AlertmanagerConfig, AlertmanagerConfigProps, AlertmanagerConfigSpecRouteMatchersMatchType,
-} from '../../imports/alertmanagerconfig-monitoring.coreos.com';
 import { PrometheusRule, PrometheusRuleProps, PrometheusRuleSpecGroupsRules } from '../../imports/prometheusrule-monitoring.coreos.com';
 import * as v from '../_validate';
 import { SecretKey } from '../secret-key';
 import { MetricNames } from './training-monitoring';
-import { LABELS, PART_OF } from '../training/gpu-training-job';
+import { LABELS, PART_OF } from '../labels';
+
+/** The AlertmanagerConfig the library emits (monitoring.coreos.com/v1alpha1). */
+const ALERTMANAGER_CONFIG = { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig' };
+
+/** The part of an AlertmanagerConfig that `SlackAlerts` sets (field names as the CRD spells them). */
+interface AlertmanagerConfigProps {
+  readonly metadata: { readonly labels: { [key: string]: string } };
+  readonly spec: {
+    readonly route: {
+      readonly receiver: string;
+      readonly matchers: { readonly name: string; readonly value: string; readonly matchType: '=' | '!=' | '=~' | '!~' }[];
+      readonly groupBy: string[];
+      readonly groupWait: string;
+      readonly groupInterval: string;
+      readonly repeatInterval: string;
+    };
+    readonly receivers: {
+      readonly name: string;
+      readonly slackConfigs: {
+        readonly apiURL: { readonly name: string; readonly key: string };
+        readonly channel?: string;
+        readonly sendResolved: boolean;
+        readonly title: string;
+        readonly text: string;
+      }[];
+    }[];
+  };
+}
 
 /** The name of the Slack receiver of `SlackAlerts`. */
 const SLACK_RECEIVER = 'slack';
@@ -186,7 +211,7 @@ export class TrainingAlerts extends ApiObject {
     ];
 
     const ruleProps: RuleProps = {
-      metadata: { labels: Object.assign({}, props.labels, { [LABELS.partOf]: PART_OF }) },
+      metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
       spec: {
         groups: [{
           name: 'korean-llm-training',
@@ -211,7 +236,7 @@ export class TrainingAlerts extends ApiObject {
 
   public constructor(scope: Construct, id: string, props: TrainingAlertsProps = {}) {
     const plan = TrainingAlerts.plan(scope, props);
-    super(scope, id, Object.assign({}, PrometheusRule.GVK, plan.props));
+    super(scope, id, { ...PrometheusRule.GVK, ...plan.props });
     this.trainingNamespace = plan.namespace;
     this.gpuUtilizationThreshold = plan.threshold;
     this.rules = plan.rules;
@@ -287,11 +312,11 @@ export class SlackAlerts extends ApiObject {
     const groupWait = promDuration('groupWait', props.groupWait ?? Duration.seconds(30));
     const repeat = promDuration('repeatInterval', props.repeatInterval ?? Duration.hours(4));
     return {
-      metadata: { labels: Object.assign({}, props.labels, { [LABELS.partOf]: PART_OF }) },
+      metadata: { labels: { ...props.labels, [LABELS.partOf]: PART_OF } },
       spec: {
         route: {
           receiver: SLACK_RECEIVER,
-          matchers: [{ name: ALERT_GROUP_LABEL, value: ALERT_GROUP, matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_EQUALS }],
+          matchers: [{ name: ALERT_GROUP_LABEL, value: ALERT_GROUP, matchType: '=' }],
           groupBy: ['alertname', 'run', 'stage'],
           groupWait,
           groupInterval: '5m',
@@ -300,7 +325,7 @@ export class SlackAlerts extends ApiObject {
         receivers: [{
           name: SLACK_RECEIVER,
           slackConfigs: [{
-            apiUrl: { name: props.webhookUrl.secretName, key: props.webhookUrl.key },
+            apiURL: { name: props.webhookUrl.secretName, key: props.webhookUrl.key },
             ...(props.channel ? { channel: props.channel } : {}),
             sendResolved: props.sendResolved ?? true,
             title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}',
@@ -315,12 +340,7 @@ export class SlackAlerts extends ApiObject {
   public readonly receiverName: string;
 
   public constructor(scope: Construct, id: string, props: SlackAlertsProps) {
-    super(scope, id, Object.assign({}, AlertmanagerConfig.GVK, SlackAlerts.propsOf(props)));
+    super(scope, id, { ...ALERTMANAGER_CONFIG, ...SlackAlerts.propsOf(props) });
     this.receiverName = SLACK_RECEIVER;
-  }
-
-  /** The manifest, rendered as the generated `AlertmanagerConfig` class renders it. */
-  public override toJson(): any {
-    return AlertmanagerConfig.manifest(super.toJson());
   }
 }

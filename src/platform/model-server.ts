@@ -1,3 +1,14 @@
+import { Size } from 'cdk8s';
+import { Cpu } from 'cdk8s-plus-28';
+import { SecretKey } from '../secret-key';
+import { ITrainingStorage } from './storage';
+import { GpuNodePool } from '../training/gpu-node-pool';
+
+/** The pod-template annotation holding the served model's path; `MODEL_PATH` is read from it. */
+export const MODEL_PATH_ANNOTATION = 'korean-llm/model-path';
+/** The value of `app.kubernetes.io/component` on the inference pods. */
+export const INFERENCE_COMPONENT = 'inference-server';
+
 /**
  * An inference server the pipeline's deploy step can roll to a newly trained model.
  *
@@ -21,4 +32,55 @@ export interface IModelServer {
    * @param modelPath the model directory on the output volume
    */
   rolloutPatch(modelPath: string): any;
+}
+
+/**
+ * What every model server takes: the model, the GPUs and where they run.
+ */
+export interface ModelServerOptions {
+  /**
+   * The model directory the server starts with, below the output volume's mount path
+   * (e.g. `/output/runs/ko-2026-11-28/qwen2-5-7b/rlhf/model`). The pipeline's deploy step moves it.
+   */
+  readonly modelPath: string;
+  /**
+   * The model name clients use (`--served-model-name`); also the object's name unless `name` is set.
+   * @default 'korean-llm'
+   */
+  readonly servedModelName?: string;
+  /**
+   * The object's name (a DNS-1035 label).
+   * @default - the served model name
+   */
+  readonly name?: string;
+  /**
+   * The volume holding the models (its output claim is mounted read-only).
+   * @default TrainingVolumes.fromClaims() - `model-output-pvc` at `/output`
+   */
+  readonly storage?: ITrainingStorage;
+  /**
+   * GPUs per replica (`nvidia.com/gpu`, requests = limits); also vLLM's tensor-parallel size.
+   * @default 1
+   */
+  readonly gpus?: number;
+  /**
+   * CPU per replica (requests = limits).
+   * @default Cpu.units(8)
+   */
+  readonly cpu?: Cpu;
+  /**
+   * Memory per replica (requests = limits).
+   * @default Size.gibibytes(64)
+   */
+  readonly memory?: Size;
+  /**
+   * Where the pods run.
+   * @default GpuNodePool.seedDefault()
+   */
+  readonly nodePool?: GpuNodePool;
+  /**
+   * Hugging Face token by reference (`HF_TOKEN`), for tokenizers of gated base models.
+   * @default - none
+   */
+  readonly hfToken?: SecretKey;
 }

@@ -1,32 +1,14 @@
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Cpu, k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { cores, quantity } from './_platform';
-import {
-  InferenceService,
-  InferenceServiceSpecPredictorModelResourcesLimits as IsvcLimit,
-  InferenceServiceSpecPredictorModelResourcesRequests as IsvcRequest,
-} from '../../imports/kserve-serving.kserve.io';
 import * as v from '../_validate';
-import { IModelServer } from './model-server';
-import { SecretKey } from '../secret-key';
-import { ITrainingStorage, TrainingVolumes } from './storage';
-import { containerSecurityContext } from '../training/_pytorch-job';
-import { GpuNodePool } from '../training/gpu-node-pool';
-import { LABELS, PART_OF } from '../training/gpu-training-job';
-
-/** The pod-template annotation holding the served model's path; `MODEL_PATH` is read from it. */
-export const MODEL_PATH_ANNOTATION = 'korean-llm/model-path';
-/** The value of `app.kubernetes.io/component` on the inference pods. */
-export const INFERENCE_COMPONENT = 'inference-server';
-
-/*
- * Both servers implement `IModelServer` (src/model-server.ts), which the pipeline's deploy step uses:
- * it patches `resourcePlural.resourceApiGroup/resourceName` with `rolloutPatch(path)` (a JSON merge
- * patch without arrays, so it never replaces a list such as containers or env) and needs `get` and
- * `patch` on that object.
- */
+import { LABELS, PART_OF } from '../labels';
+import { quantity } from './_platform';
+import { checkRolloutPath, commonOptions } from './_model-server';
+import { IModelServer, INFERENCE_COMPONENT, MODEL_PATH_ANNOTATION, ModelServerOptions } from './model-server';
+import { ITrainingStorage } from './storage';
+import { containerSecurityContext, podSecurityContext, SCRATCH_ENV, scratchMounts, scratchVolumes } from '../training/_pod-defaults';
 
 /**
  * A custom per-pod metric for the autoscaler (`type: Pods`), served by a metrics adapter
@@ -74,57 +56,6 @@ export interface InferenceAutoscaling {
    * @default - none
    */
   readonly podsMetric?: PodsMetricTarget;
-}
-
-/**
- * What every model server takes: the model, the GPUs and where they run.
- */
-export interface ModelServerOptions {
-  /**
-   * The model directory the server starts with, below the output volume's mount path
-   * (e.g. `/output/runs/ko-2026-11-28/qwen2-5-7b/rlhf/model`). The pipeline's deploy step moves it.
-   */
-  readonly modelPath: string;
-  /**
-   * The model name clients use (`--served-model-name`); also the object's name unless `name` is set.
-   * @default 'korean-llm'
-   */
-  readonly servedModelName?: string;
-  /**
-   * The object's name (a DNS-1035 label).
-   * @default - the served model name
-   */
-  readonly name?: string;
-  /**
-   * The volume holding the models (its output claim is mounted read-only).
-   * @default TrainingVolumes.fromClaims() - `model-output-pvc` at `/output`
-   */
-  readonly storage?: ITrainingStorage;
-  /**
-   * GPUs per replica (`nvidia.com/gpu`, requests = limits); also vLLM's tensor-parallel size.
-   * @default 1
-   */
-  readonly gpus?: number;
-  /**
-   * CPU per replica (requests = limits).
-   * @default Cpu.units(8)
-   */
-  readonly cpu?: Cpu;
-  /**
-   * Memory per replica (requests = limits).
-   * @default Size.gibibytes(64)
-   */
-  readonly memory?: Size;
-  /**
-   * Where the pods run.
-   * @default GpuNodePool.seedDefault()
-   */
-  readonly nodePool?: GpuNodePool;
-  /**
-   * Hugging Face token by reference (`HF_TOKEN`), for tokenizers of gated base models.
-   * @default - none
-   */
-  readonly hfToken?: SecretKey;
 }
 
 /**
@@ -180,54 +111,6 @@ export interface VllmServerProps extends ModelServerOptions {
    * @default - none
    */
   readonly imagePullSecrets?: string[];
-}
-
-interface CommonModel {
-  name: string;
-  servedModelName: string;
-  storage: ITrainingStorage;
-  gpus: number;
-  cpu: Cpu;
-  memory: Size;
-  nodePool: GpuNodePool;
-}
-
-function commonOptions(props: ModelServerOptions): CommonModel {
-  const servedModelName = props.servedModelName ?? 'korean-llm';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/.test(servedModelName)) {
-    v.fail('servedModelName', servedModelName, 'letters, digits, \'.\', \'_\', \'-\' or \'/\' (at most 128)');
-  }
-  const name = props.name ?? servedModelName;
-  v.dns1035('name', name, 53);
-  const storage = props.storage ?? TrainingVolumes.fromClaims();
-  checkModelPath(props.modelPath, storage);
-  if (props.gpus !== undefined && (!Number.isInteger(props.gpus) || props.gpus < 1 || props.gpus > 16)) {
-    v.fail('gpus', props.gpus, 'an integer from 1 to 16 (whole GPUs per replica)');
-  }
-  const cpu = props.cpu ?? Cpu.units(8);
-  cores('cpu', cpu);
-  const memory = props.memory ?? Size.gibibytes(64);
-  v.positiveSize('memory', memory);
-  return { name, servedModelName, storage, gpus: props.gpus ?? 1, cpu, memory, nodePool: props.nodePool ?? GpuNodePool.seedDefault() };
-}
-
-/** A rollout path: below the output mount; Argo placeholders (`{{...}}`) may stand for parts of it. */
-function checkRolloutPath(modelPath: string, storage: ITrainingStorage): void {
-  if (typeof modelPath === 'string' && modelPath.includes('{{')) {
-    const root = storage.output.mountPath;
-    if (!modelPath.startsWith(root + '/') || modelPath.includes('..')) {
-      v.fail('modelPath', modelPath, `a directory below the output mount '${root}/' (placeholders may stand for parts below it)`);
-    }
-    return;
-  }
-  checkModelPath(modelPath, storage);
-}
-
-function checkModelPath(modelPath: string, storage: ITrainingStorage): void {
-  const root = storage.output.mountPath;
-  if (typeof modelPath !== 'string' || !modelPath.startsWith(root + '/') || /\s/.test(modelPath) || modelPath.includes('..')) {
-    v.fail('modelPath', modelPath, `a directory below the output mount '${root}/' without '..' or white space`);
-  }
 }
 
 /**
@@ -323,21 +206,16 @@ export class VllmServer extends Construct implements IModelServer {
 
     this.deployment = new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: c.name, labels: { ...this.labels } },
-      spec: Object.assign(props.disableAutoscaling ? { replicas: props.replicas ?? 1 } : {}, {
+      spec: {
+        ...(props.disableAutoscaling ? { replicas: props.replicas ?? 1 } : {}),
         selector: { matchLabels: { ...this.labels } },
         // a new replica needs free GPUs: keep the old one serving until the new one is ready
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
         template: {
           metadata: { labels: { ...this.labels }, annotations: { [MODEL_PATH_ANNOTATION]: props.modelPath } },
-          spec: Object.assign(props.imagePullSecrets?.length ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) } : {}, {
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser,
-              runAsGroup: runAsUser,
-              fsGroup: runAsUser,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+          spec: {
+            ...(props.imagePullSecrets?.length ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) } : {}),
+            securityContext: podSecurityContext(runAsUser),
             containers: [{
               name: 'vllm',
               image: props.image,
@@ -345,11 +223,9 @@ export class VllmServer extends Construct implements IModelServer {
               args,
               env: [
                 { name: 'MODEL_PATH', valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${MODEL_PATH_ANNOTATION}']` } } },
-                { name: 'HOME', value: '/tmp' },
-                { name: 'XDG_CACHE_HOME', value: '/cache' },
-                { name: 'HF_HOME', value: '/cache/huggingface' },
+                ...SCRATCH_ENV,
                 { name: 'HF_HUB_OFFLINE', value: '1' },
-                ...(props.hfToken ? [{ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: props.hfToken.secretName, key: props.hfToken.key, ...(props.hfToken.optional ? { optional: true } : {}) } } }] : []),
+                ...(props.hfToken ? [{ name: 'HF_TOKEN', valueFrom: props.hfToken._envSource() }] : []),
               ],
               ports: [{ name: 'http', containerPort: VllmServer.PORT, protocol: 'TCP' }],
               resources,
@@ -358,25 +234,21 @@ export class VllmServer extends Construct implements IModelServer {
               readinessProbe: { httpGet: health, periodSeconds: 5, failureThreshold: 3 },
               livenessProbe: { httpGet: health, periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
               securityContext: containerSecurityContext(),
-              volumeMounts: [
-                { name: 'dshm', mountPath: '/dev/shm' },
-                { name: 'tmp', mountPath: '/tmp' },
-                { name: 'cache', mountPath: '/cache' },
-                { name: output.volumeName, mountPath: output.mountPath, readOnly: true },
-              ],
+              volumeMounts: [...scratchMounts(), { name: output.volumeName, mountPath: output.mountPath, readOnly: true }],
             }],
             volumes: [
-              { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(quantity(shm)) } },
-              { name: 'tmp', emptyDir: {} },
-              { name: 'cache', emptyDir: {} },
+              // the generated k8s types want a Quantity for the /dev/shm size limit
+              ...scratchVolumes(quantity(shm)).map((vol) => (vol.emptyDir?.sizeLimit
+                ? { ...vol, emptyDir: { ...vol.emptyDir, sizeLimit: k8s.Quantity.fromString(vol.emptyDir.sizeLimit) } }
+                : vol)),
               { name: output.volumeName, persistentVolumeClaim: { claimName: output.claimName, readOnly: true } },
             ],
             ...(Object.keys(c.nodePool.nodeSelector).length ? { nodeSelector: c.nodePool.nodeSelector } : {}),
             ...(tolerations.length ? { tolerations: tolerations.map((t) => ({ ...t })) } : {}),
             ...(affinity ? { affinity } : {}),
-          }),
+          },
         },
-      }),
+      },
     });
     this.resourceNamespace = this.deployment.metadata.namespace;
 
@@ -446,122 +318,5 @@ export class VllmServer extends Construct implements IModelServer {
         metrics,
       },
     });
-  }
-}
-
-/**
- * Properties of the KServe model server.
- */
-export interface KServeModelServerProps extends ModelServerOptions {
-  /**
-   * The fewest replicas.
-   * @default 1
-   */
-  readonly minReplicas?: number;
-  /**
-   * The most replicas.
-   * @default 10
-   */
-  readonly maxReplicas?: number;
-  /**
-   * The KServe deployment mode (annotation `serving.kserve.io/deploymentMode`).
-   * @default 'RawDeployment' (no Knative needed)
-   */
-  readonly deploymentMode?: string;
-  /**
-   * More arguments of the Hugging Face runtime (vLLM engine arguments pass through).
-   * @default - none
-   */
-  readonly extraArgs?: string[];
-}
-
-/**
- * A KServe `InferenceService` (serving.kserve.io/v1beta1) serving the trained model with KServe's
- * Hugging Face runtime (vLLM backend), instead of the plain Deployment. The model is read straight
- * from the output claim (`storageUri: pvc://<claim>/<path>`).
- *
- * `rolloutPatch(path)` sets a new `storageUri`, which makes KServe roll out a new revision.
- */
-export class KServeModelServer extends Construct implements IModelServer {
-  /** `serving.kserve.io/v1beta1`. */
-  public readonly resourceApiVersion = 'serving.kserve.io/v1beta1';
-  /** `serving.kserve.io`. */
-  public readonly resourceApiGroup = 'serving.kserve.io';
-  /** `InferenceService`. */
-  public readonly resourceKind = 'InferenceService';
-  /** `inferenceservices`. */
-  public readonly resourcePlural = 'inferenceservices';
-  /** The InferenceService's name. */
-  public readonly resourceName: string;
-  /** The InferenceService's namespace, when the chart sets one. */
-  public readonly resourceNamespace?: string;
-  /** The model name clients use. */
-  public readonly servedModelName: string;
-  private readonly storage: ITrainingStorage;
-
-  public constructor(scope: Construct, id: string, props: KServeModelServerProps) {
-    super(scope, id);
-    const c = commonOptions(props);
-    const min = props.minReplicas ?? 1;
-    const max = props.maxReplicas ?? 10;
-    v.nonNegativeInt('minReplicas', min);
-    v.positiveInt('maxReplicas', max, 1000);
-    if (min > max) v.fail('minReplicas', min, `at most maxReplicas (${max})`);
-    const mode = props.deploymentMode ?? 'RawDeployment';
-    if (!['RawDeployment', 'Serverless', 'ModelMesh'].includes(mode)) v.fail('deploymentMode', mode, 'one of RawDeployment, Serverless, ModelMesh');
-    for (const a of props.extraArgs ?? []) v.nonEmpty('extraArgs[]', a);
-    this.resourceName = c.name;
-    this.servedModelName = c.servedModelName;
-    this.storage = c.storage;
-    const gpu = c.nodePool.gpuResourceName;
-    const memory = quantity(c.memory);
-    const tolerations = c.nodePool._tolerations();
-    const affinity = c.nodePool._affinity();
-    const isvc = new InferenceService(this, 'Resource', {
-      metadata: {
-        name: c.name,
-        labels: { 'app.kubernetes.io/name': c.name, [LABELS.component]: INFERENCE_COMPONENT, [LABELS.partOf]: PART_OF },
-        annotations: { 'serving.kserve.io/deploymentMode': mode, [MODEL_PATH_ANNOTATION]: props.modelPath },
-      },
-      spec: {
-        predictor: {
-          minReplicas: min,
-          maxReplicas: max,
-          ...(Object.keys(c.nodePool.nodeSelector).length ? { nodeSelector: c.nodePool.nodeSelector } : {}),
-          ...(tolerations.length ? { tolerations: tolerations.map((t) => ({ ...t })) } : {}),
-          ...(affinity ? { affinity } : {}),
-          model: {
-            modelFormat: { name: 'huggingface' },
-            storageUri: this.storageUri(props.modelPath),
-            args: [`--model_name=${c.servedModelName}`, ...(c.gpus > 1 ? [`--tensor-parallel-size=${c.gpus}`] : []), ...(props.extraArgs ?? [])],
-            ...(props.hfToken ? { env: [{ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: props.hfToken.secretName, key: props.hfToken.key } } }] } : {}),
-            resources: {
-              requests: { [gpu]: IsvcRequest.fromNumber(c.gpus), cpu: IsvcRequest.fromString(c.cpu.amount), memory: IsvcRequest.fromString(memory) },
-              limits: { [gpu]: IsvcLimit.fromNumber(c.gpus), cpu: IsvcLimit.fromString(c.cpu.amount), memory: IsvcLimit.fromString(memory) },
-            },
-          },
-        },
-      },
-    });
-    this.resourceNamespace = isvc.metadata.namespace;
-  }
-
-  /**
-   * The JSON merge patch that serves another model: a new `storageUri` (a new revision) and the
-   * model-path annotation.
-   * @param modelPath the model directory below the output mount; Argo placeholders may stand for parts of it
-   */
-  public rolloutPatch(modelPath: string): any {
-    return {
-      metadata: { annotations: { [MODEL_PATH_ANNOTATION]: modelPath } },
-      spec: { predictor: { model: { storageUri: this.storageUri(modelPath) } } },
-    };
-  }
-
-  /** `pvc://<claim>/<path below the mount>` for a path the pods would see below the output mount. */
-  private storageUri(modelPath: string): string {
-    checkRolloutPath(modelPath, this.storage);
-    const root = this.storage.output.mountPath;
-    return `pvc://${this.storage.output.claimName}/${modelPath.slice(root.length + 1)}`;
   }
 }
