@@ -5,10 +5,14 @@ object per line (other fields are kept). Output in ``OUTPUT_DIR``: ``corpus.json
 records, text cleaned), ``stats.json`` and the ``_COMPLETE`` marker.
 
 The corpus is streamed: the main process reads raw lines in batches and hands them, in order,
-to worker processes that decode, clean, filter and compute the exact hash and the MinHash
-signature of each document (the CPU-heavy part). The main process then makes every dedup
-decision in input order (exact duplicates by BLAKE2b hash, near-duplicates by MinHash + LSH),
-so the output does not depend on the number of workers.
+to worker processes that decode, clean, filter and compute the exact hash, the MinHash signature
+and the LSH band keys of each document (the CPU-heavy part). A line that is not JSON is skipped
+and counted (``invalid_json``, with the first few places in ``stats.json``), not fatal. Dedup is
+out of core (:mod:`korean_llm_trainer.dedup`): kept documents are spooled to ``OUTPUT_DIR/.work``
+with their keys partitioned on disk, then each partition is sorted alone and decisions are made
+in input order, so memory stays about one byte per document and the output does not depend on
+the number of workers. The scan records its progress every ``FLUSH_PAIRS`` pairs; a restarted
+run with the same settings continues from there.
 """
 
 from __future__ import annotations
@@ -17,23 +21,29 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import time
-from array import array
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from . import minhash
+from . import dedup, minhash
 from .contract import Config
 from .data import list_jsonl_files
 from .deps import require
 from .errors import DatasetError
-from .layout import MARKER_NAME, atomic_write_text, build_marker, read_marker, write_marker
-from .text import clean_text, filter_reason
+from .layout import (
+    MARKER_NAME, atomic_write_text, build_marker, check_marker_settings, read_marker, settings_hash, stage_settings,
+    write_marker,
+)
+from .text import clean_text, filter_reason, quality_reason, strip_boilerplate
 
 CORPUS_NAME = "corpus.jsonl"
 STATS_NAME = "stats.json"
-REASONS = ("invalid", "empty", "too_short", "too_long", "low_hangul", "exact_duplicate", "near_duplicate")
+REASONS = ("invalid_json", "invalid", "empty", "too_short", "too_long", "low_hangul", "repeated_chars", "jamo",
+           "repeated_lines", "repeated_words", "exact_duplicate", "near_duplicate")
+WORK_DIR = ".work"
+ERROR_EXAMPLES = 20
 BATCH_LINES = 512
 
 
@@ -51,12 +61,38 @@ class PreprocessSettings:
     shingle_size: int = minhash.DEFAULT_SHINGLE_SIZE
     seed: int = minhash.DEFAULT_SEED
     use_numpy: bool | None = None
+    quality_filters: bool = True
+    max_jamo_ratio: float = 0.2
+    max_repeated_char_ratio: float = 0.2
+    max_duplicate_ngram_ratio: float = 0.5
+    max_duplicate_line_ratio: float = 0.3
+
+    @property
+    def lsh(self) -> tuple[int, int]:
+        """``(bands, rows)`` for the threshold (misses weighted four times false candidates)."""
+        return minhash.optimal_bands(self.dedup_threshold, self.num_perm, minhash.NearDuplicateIndex.FALSE_POSITIVE_WEIGHT,
+                                     minhash.NearDuplicateIndex.FALSE_NEGATIVE_WEIGHT)
+
+    def output_settings(self) -> dict[str, str]:
+        """What decides the output (not the worker count nor the numpy choice): for resume checks."""
+        values = asdict(self)
+        for name in ("num_workers", "use_numpy"):
+            values.pop(name)
+        return {k: str(v) for k, v in sorted(values.items())}
 
     @classmethod
-    def from_config(cls, config: Config) -> "PreprocessSettings":
-        """Settings from the parsed env (NUM_WORKERS 0 means one per usable CPU)."""
+    def from_config(cls, config: Config, env: dict[str, str] | None = None) -> "PreprocessSettings":
+        """Settings from the parsed env (NUM_WORKERS 0 means one per usable CPU).
+
+        ``QUALITY_FILTERS`` (``true``/``false``, default true) is read from the process env until
+        the contract lists it.
+        """
         workers = config["NUM_WORKERS"] or available_cpus()
+        raw = (env or {}).get("QUALITY_FILTERS", "true").strip().lower() or "true"
+        if raw not in ("true", "false", "1", "0"):
+            raise DatasetError(f"'QUALITY_FILTERS' must be true or false, got {raw!r}")
         return cls(
+            quality_filters=raw in ("true", "1"),
             min_chars=config["MIN_CHARS"],
             max_chars=config["MAX_CHARS"],
             min_hangul_ratio=config["MIN_HANGUL_RATIO"],
@@ -76,6 +112,10 @@ class DocResult:
     digest: bytes = b""
     signature: bytes = b""
     chars: int = 0
+    keys: bytes = b""  # the LSH band keys
+    position: tuple[int, int, int] = (0, 0, 0)  # file index, byte offset after the line, line number
+    error: str | None = None
+    boilerplate_lines: int = 0
 
 
 def available_cpus() -> int:
@@ -122,41 +162,58 @@ def _init_worker(settings: PreprocessSettings) -> None:
 
 
 def process_line(raw: bytes, source: str, lineno: int, settings: PreprocessSettings,
-                 params: minhash.MinHashParams, split: Callable[[str], Iterable[str]] | None = None) -> DocResult:
+                 params: minhash.MinHashParams, split: Callable[[str], Iterable[str]] | None = None,
+                 position: tuple[int, int, int] = (0, 0, 0)) -> DocResult:
     """Decode, clean, filter, hash and sign one input line (pure apart from the optional splitter)."""
     try:
         record = json.loads(raw)
     except ValueError as err:
-        raise DatasetError(f"{source}:{lineno}: not valid JSON ({err})") from err
+        return DocResult(len(raw), "invalid_json", position=position, error=f"{source}:{lineno}: not valid JSON ({err})")
     if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        return DocResult(len(raw), "invalid")
+        return DocResult(len(raw), "invalid", position=position)
     text = clean_text(record["text"], split)
+    dropped_lines = 0
+    if settings.quality_filters:
+        text, dropped_lines = strip_boilerplate(text)
+        text = text.strip()
     reason = filter_reason(text, settings.min_chars, settings.max_chars, settings.min_hangul_ratio)
+    if reason is None and settings.quality_filters:
+        reason = quality_reason(text, settings.max_jamo_ratio, settings.max_repeated_char_ratio,
+                                settings.max_duplicate_ngram_ratio, settings.max_duplicate_line_ratio)
     if reason:
-        return DocResult(len(raw), reason)
+        return DocResult(len(raw), reason, position=position, boilerplate_lines=dropped_lines)
     record["text"] = text
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
     sig = minhash.signature(text, params, settings.use_numpy)
     line = json.dumps(record, ensure_ascii=False)
-    return DocResult(len(raw), None, line, digest, sig.tobytes(), len(text))
+    bands, rows = settings.lsh
+    return DocResult(len(raw), None, line, digest, sig.tobytes(), len(text), dedup.band_keys(sig, bands, rows),
+                     position, None, dropped_lines)
 
 
-def _process_batch(batch: list[tuple[bytes, str, int]]) -> list[DocResult]:
+def _process_batch(batch: list[tuple[bytes, str, int, tuple[int, int, int]]]) -> list[DocResult]:
     settings, params, split = _WORKER["settings"], _WORKER["params"], _WORKER["split"]
-    return [process_line(raw, source, lineno, settings, params, split) for raw, source, lineno in batch]
+    return [process_line(raw, source, lineno, settings, params, split, position) for raw, source, lineno, position in batch]
 
 
 # ---- main side --------------------------------------------------------------------------------
 
 
-def _batches(files: list[Path]) -> Iterator[list[tuple[bytes, str, int]]]:
-    batch: list[tuple[bytes, str, int]] = []
-    for file in files:
+def _batches(files: list[Path], start: tuple[int, int, int] = (0, 0, 0)) -> Iterator[list]:
+    """Batches of ``(raw line, file, line number, position after it)``, from ``start`` on."""
+    batch: list = []
+    first_file, first_offset, first_lineno = start
+    for index in range(first_file, len(files)):
+        file = files[index]
+        offset, lineno = (first_offset, first_lineno) if index == first_file else (0, 0)
         with open(file, "rb") as handle:
-            for lineno, raw in enumerate(handle, start=1):
+            handle.seek(offset)
+            for raw in handle:
+                offset += len(raw)
+                lineno += 1
                 if not raw.strip():
                     continue
-                batch.append((raw, str(file), lineno))
+                batch.append((raw, str(file), lineno, (index, offset, lineno)))
                 if len(batch) >= BATCH_LINES:
                     yield batch
                     batch = []
@@ -164,51 +221,91 @@ def _batches(files: list[Path]) -> Iterator[list[tuple[bytes, str, int]]]:
         yield batch
 
 
-def _results(files: list[Path], settings: PreprocessSettings) -> Iterator[DocResult]:
+def _results(files: list[Path], settings: PreprocessSettings, start: tuple[int, int, int]) -> Iterator[DocResult]:
     if settings.num_workers <= 1:
         _init_worker(settings)
-        for batch in _batches(files):
+        for batch in _batches(files, start):
             yield from _process_batch(batch)
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ctx.Pool(settings.num_workers, initializer=_init_worker, initargs=(settings,)) as pool:
-        for results in pool.imap(_process_batch, _batches(files), chunksize=1):
+        for results in pool.imap(_process_batch, _batches(files, start), chunksize=1):
             yield from results
 
 
-def deduplicate_and_write(results: Iterable[DocResult], out, settings: PreprocessSettings) -> dict[str, Any]:
-    """Make the dedup decisions in order, write kept lines to ``out``; return the counters."""
-    index = minhash.NearDuplicateIndex(settings.dedup_threshold, settings.num_perm)
-    seen: set[bytes] = set()
-    removed = dict.fromkeys(REASONS, 0)
-    stats = {"docs_in": 0, "docs_out": 0, "bytes_in": 0, "bytes_out": 0, "chars_out": 0}
-    for result in results:
+def _new_stats() -> dict[str, Any]:
+    return {"docs_in": 0, "docs_out": 0, "bytes_in": 0, "bytes_out": 0, "chars_out": 0,
+            "removed": dict.fromkeys(REASONS, 0), "boilerplate_lines": 0, "invalid_json_examples": []}
+
+
+def _save_progress(work: Path, store: dedup.DedupStore, stats: dict, position, fingerprint: str, phase: str) -> None:
+    store.flush()
+    atomic_write_text(work / "progress.json", json.dumps({
+        "settings_hash": fingerprint, "phase": phase, "position": list(position), "docs": store.docs,
+        "sizes": store.sizes(), "stats": stats}) + "\n")
+
+
+def scan(files: list[Path], work: Path, settings: PreprocessSettings, fingerprint: str,
+         partitions: int, stop_after: int | None = None) -> tuple[dedup.DedupStore, dict[str, Any]]:
+    """Pass 1: filter, sign and spool every document, resuming from ``work/progress.json`` when it
+    was written with the same settings and inputs. ``stop_after`` (tests) stops after that many
+    input lines as a killed pod would, after a progress point."""
+    bands, _ = settings.lsh
+    progress = dedup.read_progress(work)
+    if progress is None or progress.get("settings_hash") != fingerprint:
+        if work.exists():
+            shutil.rmtree(work)
+        progress = None
+    store = dedup.DedupStore(work, settings.num_perm, bands, partitions)
+    if progress is not None:
+        store.restore(progress["sizes"], progress["docs"])
+        stats = progress["stats"]
+        if progress["phase"] == "scanned":
+            return store, stats
+        start = tuple(progress["position"])
+        stats["resumed_from"] = {"file": str(files[start[0]]) if start[0] < len(files) else None, "line": start[2],
+                                 "documents": progress["docs"]}
+    else:
+        stats, start = _new_stats(), (0, 0, 0)
+    try:
+        _scan_into(files, settings, start, store, stats, work, fingerprint, bands + 1, stop_after)
+    except BaseException:
+        store.spool.close()
+        store.sigs.close()
+        raise
+    return store, stats
+
+
+def _scan_into(files, settings, start, store, stats, work, fingerprint, pairs_per_doc, stop_after) -> None:
+    position = start
+    seen = since_progress = 0
+    for result in _results(files, settings, start):
         stats["docs_in"] += 1
         stats["bytes_in"] += result.bytes_in
+        stats["boilerplate_lines"] += result.boilerplate_lines
+        position = result.position
         if result.reason:
-            removed[result.reason] += 1
-            continue
-        if result.digest in seen:
-            removed["exact_duplicate"] += 1
-            continue
-        seen.add(result.digest)
-        if index.check_and_add(array("I", result.signature)) is not None:
-            removed["near_duplicate"] += 1
-            continue
-        assert result.line_out is not None
-        data = result.line_out.encode("utf-8") + b"\n"
-        out.write(data)
-        stats["docs_out"] += 1
-        stats["bytes_out"] += len(data)
-        stats["chars_out"] += result.chars
-    stats["removed"] = removed
-    stats["lsh"] = {"bands": index.bands, "rows": index.rows, "num_perm": settings.num_perm,
-                    "shingle_size": settings.shingle_size}
-    return stats
+            stats["removed"][result.reason] += 1
+            if result.error and len(stats["invalid_json_examples"]) < ERROR_EXAMPLES:
+                stats["invalid_json_examples"].append(result.error)
+        else:
+            assert result.line_out is not None
+            store.add(result.line_out.encode("utf-8") + b"\n", result.digest, result.signature, result.keys)
+            stats["chars_out"] += result.chars
+            since_progress += pairs_per_doc
+        if since_progress >= dedup.FLUSH_PAIRS:
+            _save_progress(work, store, stats, position, fingerprint, "scan")
+            since_progress = 0
+        seen += 1
+        if stop_after is not None and seen >= stop_after:
+            _save_progress(work, store, stats, position, fingerprint, "scan")
+            raise KeyboardInterrupt("stopped for a test")
+    _save_progress(work, store, stats, position, fingerprint, "scanned")
 
 
-def run_preprocess(data_path: Path, output_dir: Path, settings: PreprocessSettings) -> dict[str, Any]:
+def run_preprocess(data_path: Path, output_dir: Path, settings: PreprocessSettings,
+                   stop_after: int | None = None) -> dict[str, Any]:
     """Clean and deduplicate ``data_path`` into ``output_dir``; return (and write) the stats."""
     files = list_jsonl_files(data_path)
     sentence_splitter(settings.split_sentences)  # fail before reading anything when kss is missing
@@ -218,15 +315,34 @@ def run_preprocess(data_path: Path, output_dir: Path, settings: PreprocessSettin
     output_dir.mkdir(parents=True, exist_ok=True)
     corpus = output_dir / CORPUS_NAME
     partial = output_dir / (CORPUS_NAME + ".partial")
+    work = output_dir / WORK_DIR
+    input_bytes = sum(f.stat().st_size for f in files)
+    inputs = [[str(f), f.stat().st_size] for f in files]
+    fingerprint = settings_hash({**settings.output_settings(), "inputs": json.dumps(inputs)})
     started = time.monotonic()
-    with open(partial, "wb") as out:
-        stats = deduplicate_and_write(_results(files, settings), out, settings)
+    store, stats = scan(files, work, settings, fingerprint, dedup.partition_count(input_bytes), stop_after)
     if stats["docs_in"] == 0:
-        partial.unlink()
+        store.close()
+        shutil.rmtree(work)
         raise DatasetError(f"the corpus at {data_path} has no records")
+    store.close()
+    status = store.decide(settings.dedup_threshold, stats)
+    with open(partial, "wb") as out:
+        for state, line in store.kept_lines(status):
+            if state == dedup.KEPT:
+                out.write(line)
+                stats["docs_out"] += 1
+                stats["bytes_out"] += len(line)
+            else:
+                stats["removed"]["exact_duplicate" if state == dedup.EXACT else "near_duplicate"] += 1
     os.replace(partial, corpus)
+    shutil.rmtree(work)
     seconds = time.monotonic() - started
+    bands, rows = settings.lsh
     stats.update(
+        lsh={"bands": bands, "rows": rows, "num_perm": settings.num_perm, "shingle_size": settings.shingle_size,
+             "partitions": store.partitions, "first_candidates": dedup.FIRST_CANDIDATES,
+             "previous_candidates": dedup.PREVIOUS_CANDIDATES},
         files=[str(f) for f in files],
         output=str(corpus),
         seconds=round(seconds, 3),
@@ -242,12 +358,16 @@ def run_preprocess(data_path: Path, output_dir: Path, settings: PreprocessSettin
 def main(config: Config) -> int:
     """The ``preprocess`` command."""
     output_dir = Path(config["OUTPUT_DIR"])
-    if read_marker(output_dir) is not None:
-        print(f"preprocess: {output_dir / MARKER_NAME} exists; nothing to do", flush=True)
+    settings = PreprocessSettings.from_config(config, dict(os.environ))
+    recorded = {**stage_settings(config.values), "QUALITY_FILTERS": str(settings.quality_filters).lower()}
+    marker = read_marker(output_dir)
+    if marker is not None:
+        note = check_marker_settings(marker, recorded, output_dir / MARKER_NAME)
+        print(f"preprocess: {output_dir / MARKER_NAME} exists ({note}); nothing to do", flush=True)
         return 0
-    settings = PreprocessSettings.from_config(config)
     stats = run_preprocess(Path(config["DATA_PATH"]), output_dir, settings)
     summary = {k: stats[k] for k in ("docs_in", "docs_out", "bytes_in", "bytes_out", "removed")}
-    write_marker(output_dir, build_marker("preprocess", config["RUN_ID"], None, summary))
+    write_marker(output_dir, build_marker("preprocess", config["RUN_ID"], None, summary,
+                                          config_hash=settings_hash(recorded), settings=recorded))
     print("preprocess: " + json.dumps(summary, ensure_ascii=False), flush=True)
     return 0

@@ -95,3 +95,87 @@ def filter_reason(text: str, min_chars: int, max_chars: int, min_hangul_ratio: f
     if min_hangul_ratio > 0 and hangul_ratio(text) < min_hangul_ratio:
         return "low_hangul"
     return None
+
+
+# ---- quality filters for Korean web text ------------------------------------------------------
+
+# Short lines that are site furniture, not content: copyright and redistribution notices of
+# Korean news sites, reporter bylines with an address, and navigation / sharing buttons.
+_BOILERPLATE_RE = re.compile(
+    r"무단\s*(전재|복제)|재배포\s*금지|저작권자\s*[©ⓒ(]|[©ⓒ]\s*\S|copyright\b|all rights reserved"
+    r"|^\s*[\w.+-]+@[\w-]+(\.[\w-]+)+\s*$|(기자|특파원)\s*[\w.+-]+@"
+    r"|^\s*(로그인|회원가입|댓글\s*\d*|공유하기|좋아요\s*\d*|구독(하기)?|이전\s*글|다음\s*글|목록(으로)?|맨\s*위로|top)\s*$",
+    re.IGNORECASE,
+)
+BOILERPLATE_MAX_LINE = 80
+# Standalone Hangul jamo (compatibility jamo such as ㅋ ㅎ ㅠ, and conjoining jamo not forming syllables).
+_JAMO_RE = re.compile("[\u3131-\u318e\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff]")
+_RUN_RE = re.compile(r"(\S)\1{3,}")  # one character four or more times in a row
+
+
+def strip_boilerplate(text: str) -> tuple[str, int]:
+    """Drop short boilerplate lines (copyright notices, bylines with an address, navigation);
+    returns the text and the number of lines dropped."""
+    kept, dropped = [], 0
+    for line in text.split("\n"):
+        if len(line) <= BOILERPLATE_MAX_LINE and line.strip() and _BOILERPLATE_RE.search(line):
+            dropped += 1
+            continue
+        kept.append(line)
+    return ("\n".join(kept) if dropped else text), dropped
+
+
+def jamo_ratio(text: str) -> float:
+    """Standalone jamo (ㅋㅋ, ㅠㅠ, ㅎㅎ) as a share of all Hangul characters."""
+    hangul = hangul_count(text)
+    return len(_JAMO_RE.findall(text)) / hangul if hangul else 0.0
+
+
+def repeated_char_ratio(text: str) -> float:
+    """The share of non-space characters inside runs of one character repeated four times or more."""
+    chars = len(text) - text.count(" ") - text.count("\n")
+    return sum(len(m.group(0)) for m in _RUN_RE.finditer(text)) / chars if chars else 0.0
+
+
+def duplicate_ngram_ratio(text: str, n: int = 3) -> float:
+    """The share of words covered by word ``n``-grams that occur more than once (spam that repeats
+    phrases; natural text stays low). 0 for texts under ``4 * n`` words."""
+    words = text.split()
+    if len(words) < 4 * n:
+        return 0.0
+    grams = [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    counts: dict[tuple[str, ...], int] = {}
+    for gram in grams:
+        counts[gram] = counts.get(gram, 0) + 1
+    covered = bytearray(len(words))
+    for i, gram in enumerate(grams):
+        if counts[gram] > 1:
+            covered[i:i + n] = b"\x01" * n
+    return sum(covered) / len(words)
+
+
+def duplicate_line_ratio(text: str) -> float:
+    """The share of characters in lines that occur more than once (repeated menus, spam)."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) < 2:
+        return 0.0
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    total = sum(map(len, lines))
+    return sum(len(line) for line in lines if counts[line] > 1) / total if total else 0.0
+
+
+def quality_reason(text: str, max_jamo_ratio: float = 0.2, max_repeated_char_ratio: float = 0.2,
+                   max_duplicate_ngram_ratio: float = 0.5, max_duplicate_line_ratio: float = 0.3) -> str | None:
+    """Why a cleaned Korean document is low quality (``jamo``, ``repeated_chars``,
+    ``repeated_words``, ``repeated_lines``), or None. A limit of 1 turns its check off."""
+    if max_repeated_char_ratio < 1 and repeated_char_ratio(text) > max_repeated_char_ratio:
+        return "repeated_chars"
+    if max_jamo_ratio < 1 and jamo_ratio(text) > max_jamo_ratio:
+        return "jamo"
+    if max_duplicate_line_ratio < 1 and duplicate_line_ratio(text) > max_duplicate_line_ratio:
+        return "repeated_lines"
+    if max_duplicate_ngram_ratio < 1 and duplicate_ngram_ratio(text) > max_duplicate_ngram_ratio:
+        return "repeated_words"
+    return None
