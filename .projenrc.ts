@@ -37,8 +37,14 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   },
   jestOptions: {
     updateSnapshot: UpdateSnapshot.NEVER,
+    // a run that finds no test fails instead of passing
+    passWithNoTests: false,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '/cdk8s.out/', '/lib/', '/dist/'],
+      // anchored to the project: an unanchored '/lib/' matches every path of a checkout under a
+      // folder named lib, and jest then finds no test at all
+      testPathIgnorePatterns: ['<rootDir>/node_modules/', '<rootDir>/cdk8s.out/', '<rootDir>/lib/', '<rootDir>/dist/'],
+      coveragePathIgnorePatterns: ['<rootDir>/node_modules/', '<rootDir>/cdk8s.out/', '<rootDir>/lib/', '<rootDir>/dist/'],
+      watchPathIgnorePatterns: ['<rootDir>/node_modules/'],
       // the CRD validators compile multi-megabyte schemas: give slow machines room
       testTimeout: 120_000,
     },
@@ -79,6 +85,13 @@ project.preCompileTask.spawn(contract);
 // npm test: jest (which also dumps every stage's env for the Python contract test), eslint, then Python.
 project.testTask.env('KOREAN_LLM_ENV_DIR', '.contract-env');
 project.testTask.exec('python3 -m unittest discover -s python -t python');
+
+// Regenerate test/schemas/ (the schemas the tests validate against) from the upstream CRDs and
+// Kubernetes definitions in ../shared/crds. Manual only: never part of a build or a test.
+project.addTask('schemas', {
+  description: 'Regenerate test/schemas/ from the upstream CRDs and Kubernetes 1.28 definitions (needs ../shared/crds)',
+  exec: 'ts-node --project test/tsconfig.json scripts/generate-schemas.ts',
+});
 
 project.addTask('synth', {
   description: 'Synthesize every example into cdk8s.out/',

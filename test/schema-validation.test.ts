@@ -1,12 +1,13 @@
 // Self-tests of test/util/schema.ts: the validator must reject what a strict API server or the
 // Training Operator's webhook would reject, or the `expectValid` calls elsewhere prove nothing.
+import { existsSync, readdirSync } from 'fs';
+import { join } from 'path';
 import { Testing } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { GpuTrainingJob, TrainerCommand } from '../src';
-import { CRDS_AVAILABLE, embeddedManifests, expectValid, pytorchJobWebhookErrors, validateDocument } from './util/schema';
+import { CRD_KINDS, crdSchemaFile, embeddedManifests, expectValid, K8S_DEFINITIONS_FILE, pytorchJobWebhookErrors, SCHEMAS_DIR, validateDocument } from './util/schema';
 
 const IMAGE = 'registry.example.com/unsloth-korean:1.0.0';
-const describeWithCrds = CRDS_AVAILABLE ? describe : describe.skip;
 
 /** A valid two-node PyTorchJob as the library emits it (a fresh copy per call). */
 function validJob(): any {
@@ -85,7 +86,7 @@ describe('pytorchJobWebhookErrors', () => {
   });
 });
 
-describeWithCrds('validateDocument', () => {
+describe('validateDocument', () => {
   test('accepts the library\'s job', () => {
     expect(validateDocument(validJob())).toEqual([]);
     expectValid([validJob()]);
@@ -164,7 +165,39 @@ describeWithCrds('validateDocument', () => {
     expect(errors).toContain('ConfigMap/x/data/a must be string');
   });
 
+  test('validates Kubeflow Trainer v2 TrainJobs and training runtimes', () => {
+    const trainJob = {
+      apiVersion: 'trainer.kubeflow.org/v1alpha1',
+      kind: 'TrainJob',
+      metadata: { name: 'korean-sft' },
+      spec: { runtimeRef: { name: 'torch-distributed' }, trainer: { image: IMAGE, numNodes: 2 } },
+    };
+    expect(validateDocument(trainJob)).toEqual([]);
+    expect(validateDocument({ ...trainJob, spec: { ...trainJob.spec, replicas: 2 } })).toContainEqual("TrainJob/korean-sft/spec must NOT have additional properties 'replicas'");
+    expect(validateDocument({ ...trainJob, spec: {} })).toContainEqual("TrainJob/korean-sft/spec must have required property 'runtimeRef'");
+
+    for (const kind of ['TrainingRuntime', 'ClusterTrainingRuntime']) {
+      const runtime = {
+        apiVersion: 'trainer.kubeflow.org/v1alpha1',
+        kind,
+        metadata: { name: 'torch-distributed' },
+        spec: { mlPolicy: { numNodes: 1, torch: {} }, template: { spec: { replicatedJobs: [] } } },
+      };
+      expect(validateDocument(runtime)).toEqual([]);
+      (runtime.spec as any).gang = true;
+      expect(validateDocument(runtime)).toContainEqual(`${kind}/torch-distributed/spec must NOT have additional properties 'gang'`);
+    }
+  });
+
   test('rejects a kind it has no schema for', () => {
     expect(validateDocument({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } })).toEqual(['Widget/w: no schema known for example.com/v1/Widget']);
+  });
+});
+
+describe('the committed schemas', () => {
+  test('exist for every kind validated, and none is left over', () => {
+    const expected = [...CRD_KINDS.map(crdSchemaFile), K8S_DEFINITIONS_FILE].sort();
+    for (const file of expected) expect(existsSync(join(SCHEMAS_DIR, file))).toBe(true);
+    expect(readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.json')).sort()).toEqual(expected);
   });
 });
