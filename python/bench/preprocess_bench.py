@@ -147,6 +147,11 @@ def run_path(name: str, corpus: Path, out: Path, workers: int, use_numpy: bool, 
         "false_positives": quality["false_positives"], "docs_out": stats["docs_out"],
         "near_duplicate": stats["removed"]["near_duplicate"], "exact_duplicate": stats["removed"]["exact_duplicate"],
         "bands_x_rows": f"{stats['lsh']['bands']}x{stats['lsh']['rows']}",
+        # peak resident memory: the main process (spool, partitions, decisions) and the largest worker
+        "peak_rss_main_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_worker_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "lsh_comparisons": stats.get("lsh_comparisons"), "lsh_capped_documents": stats.get("lsh_capped_documents"),
+        "quality_removed": {k: stats["removed"][k] for k in ("repeated_chars", "jamo", "repeated_lines", "repeated_words")},
     }
     print(json.dumps(row), flush=True)
     return row

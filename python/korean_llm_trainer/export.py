@@ -20,11 +20,14 @@ from .layout import (
     MARKER_NAME,
     adapter_dir,
     build_marker,
+    check_marker_settings,
     checkpoints_dir,
     list_checkpoints,
     is_valid_checkpoint,
     model_dir,
     read_marker,
+    settings_hash,
+    stage_settings,
     write_marker,
 )
 
@@ -85,8 +88,11 @@ def merge_adapter(base_model: str, adapter: Path, out_dir: Path, dtype_name: str
 def main(config: Config) -> int:
     """The ``export`` command."""
     out = Path(config["OUTPUT_DIR"])
-    if read_marker(out) is not None:
-        print(f"export: {out / MARKER_NAME} exists; nothing to do", flush=True)
+    settings = stage_settings(config.values)
+    marker = read_marker(out)
+    if marker is not None:
+        note = check_marker_settings(marker, settings, out / MARKER_NAME)
+        print(f"export: {out / MARKER_NAME} exists ({note}); nothing to do", flush=True)
         return 0
     kind, source = resolve_source(Path(config["MODEL_PATH"]))
     if kind == "adapter":
@@ -98,5 +104,5 @@ def main(config: Config) -> int:
         print(f"export: {source} is already a merged model; copying it to {out}", flush=True)
         shutil.copytree(source, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MARKER_NAME))
     write_marker(out, build_marker("export", config["RUN_ID"], base, {}, model_name=config["MODEL_NAME"],
-                                   source=str(source)))
+                                   source=str(source), config_hash=settings_hash(settings), settings=settings))
     return 0
