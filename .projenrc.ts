@@ -68,6 +68,12 @@ project.package.addField('types', 'lib/src/index.d.ts');
 // The synth output of the examples: not projen's dist/ (cdk8s-cli empties its output folder).
 project.gitignore.exclude('/cdk8s.out/', '/.contract-env/');
 project.npmignore?.exclude('/cdk8s.out/', '/examples/', '/bench/', '/scripts/', '/python/', '/cdk8s.yaml', '/.ci/');
+// The package is lib/ and .jsii: not the TypeScript of imports/ (compiled into lib/imports), the docs,
+// the test dumps or the examples' build. API.md documents the root module only (the `kubeflow`
+// submodule, the generated PyTorchJob L1 kept for escape hatches, is left out of it).
+project.gitignore.exclude('/.synth/');
+project.npmignore?.exclude('/imports/', '/docs/', '/API.md', '/.contract-env/', '/.synth/');
+project.tasks.tryFind('docgen')?.reset('jsii-docgen -o API.md --submodule root');
 
 // Regenerate imports/ from the upstream CRDs listed in cdk8s.yaml. Manual only: never part of a build.
 project.addTask('import', {
