@@ -1,7 +1,7 @@
 import { Size, Testing } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import {
-  BaseModel, CptStage, GpuNodePool, GpuTrainingJob, KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL, KueueClusterQueue, KueueGpuQueue,
+  BaseModel, CptStage, GpuNodePool, GpuTrainingJob, KueueClusterQueue, KueueGpuQueue, Labels,
   KueueLocalQueue, KueueQueueingStrategy, KueueResourceFlavor, KueueWorkloadPriorityClass, TaintEffect, TrainerCommand,
 } from '../src';
 import { find, nsChart } from './util/platform';
@@ -42,7 +42,7 @@ describe('KueueGpuQueue', () => {
     expect(lq.metadata).toMatchObject({ name: 'gpu-training', namespace: 'llm-training' });
     expect(lq.spec).toEqual({ clusterQueue: 'llm-training-gpu-training' });
     // the job carries the queue label Kueue reads, on the job object
-    expect(find(docs, 'PyTorchJob').metadata.labels[KUEUE_QUEUE_LABEL]).toBe('gpu-training');
+    expect(find(docs, 'PyTorchJob').metadata.labels[Labels.KUEUE_QUEUE]).toBe('gpu-training');
     expect(queue.admits(job)).toBe(true);
   });
 
@@ -91,8 +91,8 @@ describe('KueueGpuQueue', () => {
     expect(wpc).toMatchObject({ apiVersion: 'kueue.x-k8s.io/v1beta2', value: 100, description: 'hot fixes', metadata: { name: 'urgent' } });
     expect(wpc.metadata.namespace).toBeUndefined();
     const labels = find(docs, 'PyTorchJob').metadata.labels;
-    expect(labels[KUEUE_QUEUE_LABEL]).toBe('team-a');
-    expect(labels[KUEUE_PRIORITY_LABEL]).toBe('urgent');
+    expect(labels[Labels.KUEUE_QUEUE]).toBe('team-a');
+    expect(labels[Labels.KUEUE_PRIORITY]).toBe('urgent');
     // 8 GPUs fit in 4 + 4 borrowed
     expect(lq.admits(job)).toBe(true);
   });

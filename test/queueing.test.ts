@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL, Queueing } from '../src';
+import { Labels, Queueing } from '../src';
 
 describe('Queueing', () => {
   test('none adds nothing', () => {
@@ -9,22 +9,22 @@ describe('Queueing', () => {
   });
 
   test('kueue labels the job with its queue and priority class', () => {
-    expect(Queueing.kueue('gpu-queue')._render(4)).toEqual({ labels: { [KUEUE_QUEUE_LABEL]: 'gpu-queue' } });
+    expect(Queueing.kueue('gpu-queue')._render(4)).toEqual({ labels: { [Labels.KUEUE_QUEUE]: 'gpu-queue' } });
     const q = Queueing.kueue('gpu-queue', { priorityClass: 'research' });
     expect(q.kind).toBe('kueue');
     expect(q.queueName).toBe('gpu-queue');
-    expect(q._render(4)).toEqual({ labels: { 'kueue.x-k8s.io/queue-name': 'gpu-queue', [KUEUE_PRIORITY_LABEL]: 'research' } });
+    expect(q._render(4)).toEqual({ labels: { 'kueue.x-k8s.io/queue-name': 'gpu-queue', [Labels.KUEUE_PRIORITY]: 'research' } });
   });
 
   test('volcano gangs every pod by default', () => {
-    expect(Queueing.volcano()._render(3)).toEqual({ labels: {}, schedulingPolicy: { minAvailable: 3 } });
+    expect(Queueing.volcano()._render(3)).toEqual({ labels: {}, gang: { minMember: 3 } });
   });
 
   test('volcano options', () => {
     const q = Queueing.volcano({ queue: 'training', priorityClass: 'high', scheduleTimeout: Duration.minutes(30), minAvailable: 2 });
     expect(q.kind).toBe('volcano');
     expect(q.queueName).toBe('training');
-    expect(q._render(4).schedulingPolicy).toEqual({ minAvailable: 2, queue: 'training', priorityClass: 'high', scheduleTimeoutSeconds: 1800 });
+    expect(q._render(4).gang).toEqual({ minMember: 2, queue: 'training', priorityClass: 'high', scheduleTimeoutSeconds: 1800 });
   });
 
   test('fails when the Kueue queue name is not a DNS label', () => {

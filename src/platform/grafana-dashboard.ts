@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { namespaceOf } from './_platform';
 import * as v from '../_validate';
 import { MetricNames } from './training-monitoring';
-import { LABELS, PART_OF } from '../training/gpu-training-job';
+import { LABELS, PART_OF } from '../labels';
 
 /**
  * Properties of the training dashboard.

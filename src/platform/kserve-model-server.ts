@@ -2,8 +2,8 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as v from '../_validate';
 import { LABELS, PART_OF } from '../labels';
-import { quantity } from './_platform';
 import { checkRolloutPath, commonOptions } from './_model-server';
+import { quantity } from './_platform';
 import { IModelServer, INFERENCE_COMPONENT, MODEL_PATH_ANNOTATION, ModelServerOptions } from './model-server';
 import { ITrainingStorage } from './storage';
 

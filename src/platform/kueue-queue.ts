@@ -7,9 +7,10 @@ import { LocalQueueV1Beta2 } from '../../imports/kueue-localqueue-kueue.x-k8s.io
 import { ResourceFlavorV1Beta2 } from '../../imports/kueue-resourceflavor-kueue.x-k8s.io';
 import { WorkloadPriorityClassV1Beta2 } from '../../imports/kueue-workloadpriorityclass-kueue.x-k8s.io';
 import * as v from '../_validate';
+import { LABELS, PART_OF } from '../labels';
 import { GPU_PRODUCT_LABEL, GpuNodePool } from '../training/gpu-node-pool';
-import { GpuTrainingJob, LABELS, PART_OF } from '../training/gpu-training-job';
-import { KUEUE_QUEUE_LABEL, KueueOptions, Queueing } from '../training/queueing';
+import { GpuTrainingJob } from '../training/gpu-training-job';
+import { KueueOptions, Queueing } from '../training/queueing';
 
 /**
  * Properties of a Kueue ResourceFlavor.
@@ -242,7 +243,7 @@ export class KueueLocalQueue extends Construct {
     });
     this.node.addValidation({
       validate: () => trainingJobsIn(this)
-        .filter((job) => job.apiObject.metadata.getLabel(KUEUE_QUEUE_LABEL) === this.name && !this.admits(job))
+        .filter((job) => job.queueing.kind === 'kueue' && job.queueing.queueName === this.name && !this.admits(job))
         .map((job) => `'gpus' of ClusterQueue '${this.clusterQueue.name}' must be at least the ${job.totalGpus} GPUs of job '${job.node.path}' queued in LocalQueue '${this.name}', got ${this.clusterQueue.gpus} (Kueue admits a job whole, so it would wait forever)`),
     });
   }

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { namespaceOf } from './_platform';
 import * as v from '../_validate';
-import { LABELS, PART_OF } from '../training/gpu-training-job';
+import { LABELS, PART_OF } from '../labels';
 import { DEFAULT_METRICS_PORT } from '../training/trainer-contract';
 
 /**

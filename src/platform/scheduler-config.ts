@@ -2,7 +2,7 @@ import { Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as v from '../_validate';
-import { LABELS, PART_OF } from '../training/gpu-training-job';
+import { LABELS, PART_OF } from '../labels';
 
 /**
  * A point of a `RequestedToCapacityRatio` scoring shape.

@@ -4,7 +4,7 @@ import { namespaceOf } from './_platform';
 import { PodMonitor, PodMonitorProps } from '../../imports/podmonitor-monitoring.coreos.com';
 import { ServiceMonitor, ServiceMonitorProps } from '../../imports/servicemonitor-monitoring.coreos.com';
 import * as v from '../_validate';
-import { LABELS, PART_OF } from '../training/gpu-training-job';
+import { LABELS, PART_OF } from '../labels';
 
 /** The value of `app.kubernetes.io/component` on the trainer's pods. */
 export const TRAINER_COMPONENT = 'trainer';

@@ -4,7 +4,8 @@ import { Construct } from 'constructs';
 import { clusterScoped, cores, quantity, trainingJobsIn } from './_platform';
 import { Queue, QueueSpecCapability } from '../../imports/volcano-queue-scheduling.volcano.sh';
 import * as v from '../_validate';
-import { GpuTrainingJob, LABELS, PART_OF } from '../training/gpu-training-job';
+import { LABELS, PART_OF } from '../labels';
+import { GpuTrainingJob } from '../training/gpu-training-job';
 import { Queueing, VolcanoOptions } from '../training/queueing';
 
 /**
@@ -81,7 +82,7 @@ export class VolcanoQueue extends Construct {
     clusterScoped(queue);
     this.node.addValidation({
       validate: () => trainingJobsIn(this)
-        .filter((job) => job.apiObject.toJson().spec?.runPolicy?.schedulingPolicy?.queue === this.name && !this.admits(job))
+        .filter((job) => job.queueing.kind === 'volcano' && job.queueing.queueName === this.name && !this.admits(job))
         .map((job) => `'gpus' of Volcano queue '${this.name}' must be at least the ${job.totalGpus} GPUs of job '${job.node.path}', got ${this.gpus} (a pod group larger than the queue is never scheduled)`),
     });
   }

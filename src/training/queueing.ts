@@ -1,10 +1,7 @@
 import { Duration } from 'cdk8s';
+import { GangSettings } from './_workload';
 import * as v from '../_validate';
-
-/** The label Kueue reads to queue a job. */
-export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
-/** The label Kueue reads for a workload's priority class. */
-export const KUEUE_PRIORITY_LABEL = 'kueue.x-k8s.io/priority-class';
+import { Labels } from '../labels';
 
 /**
  * Options for queueing through Kueue.
@@ -18,9 +15,8 @@ export interface KueueOptions {
 }
 
 /**
- * Options for Volcano gang scheduling (`runPolicy.schedulingPolicy` of the PyTorchJob).
- *
- * It only acts when the Training Operator runs with `--gang-scheduler-name=volcano`.
+ * Options for Volcano gang scheduling (for a PyTorchJob, `runPolicy.schedulingPolicy`, which only
+ * acts when the Training Operator runs with `--gang-scheduler-name=volcano`).
  */
 export interface VolcanoOptions {
   /**
@@ -46,12 +42,13 @@ export interface VolcanoOptions {
 }
 
 /**
- * What a queueing choice adds to a PyTorchJob.
+ * What a queueing choice adds to a job, whatever its backend: labels on the job object, and gang
+ * settings the backend expresses in its own terms.
  * @internal
  */
 export interface _QueueingRender {
   readonly labels: { [key: string]: string };
-  readonly schedulingPolicy?: any;
+  readonly gang?: GangSettings;
 }
 
 /**
@@ -106,8 +103,8 @@ export class Queueing {
    */
   public _render(pods: number): _QueueingRender {
     if (this.kind === 'kueue') {
-      const labels: { [key: string]: string } = { [KUEUE_QUEUE_LABEL]: this.queueName! };
-      if (this.options.kueue?.priorityClass) labels[KUEUE_PRIORITY_LABEL] = this.options.kueue.priorityClass;
+      const labels: { [key: string]: string } = { [Labels.KUEUE_QUEUE]: this.queueName! };
+      if (this.options.kueue?.priorityClass) labels[Labels.KUEUE_PRIORITY] = this.options.kueue.priorityClass;
       return { labels };
     }
     if (this.kind === 'volcano') {
@@ -117,11 +114,11 @@ export class Queueing {
       }
       return {
         labels: {},
-        schedulingPolicy: {
-          minAvailable: o.minAvailable ?? pods,
-          ...(o.queue ? { queue: o.queue } : {}),
-          ...(o.priorityClass ? { priorityClass: o.priorityClass } : {}),
-          ...(o.scheduleTimeout ? { scheduleTimeoutSeconds: v.seconds(o.scheduleTimeout) } : {}),
+        gang: {
+          minMember: o.minAvailable ?? pods,
+          queue: o.queue,
+          priorityClass: o.priorityClass,
+          scheduleTimeoutSeconds: o.scheduleTimeout ? v.seconds(o.scheduleTimeout) : undefined,
         },
       };
     }

@@ -1,0 +1,60 @@
+// What every pod the library emits gets, whoever renders it (training jobs, pipeline container
+// steps, the vLLM server): writable scratch volumes on a read-only image, the variables pointing the
+// Hugging Face and Triton caches at them, and restricted-profile security contexts.
+
+/** Paths of the writable scratch volumes. */
+export const SCRATCH_MOUNTS = { shm: '/dev/shm', tmp: '/tmp', cache: '/cache' };
+
+/** Names of the scratch volumes, in the order they are listed. */
+const SCRATCH_VOLUMES: [name: string, path: string][] = [['dshm', SCRATCH_MOUNTS.shm], ['tmp', SCRATCH_MOUNTS.tmp], ['cache', SCRATCH_MOUNTS.cache]];
+
+/** The variables that send the trainer's and its libraries' caches to the scratch volumes. */
+export const SCRATCH_ENV: { name: string; value: string }[] = [
+  { name: 'HOME', value: SCRATCH_MOUNTS.tmp },
+  { name: 'HF_HOME', value: `${SCRATCH_MOUNTS.cache}/huggingface` },
+  { name: 'TRITON_CACHE_DIR', value: `${SCRATCH_MOUNTS.cache}/triton` },
+  { name: 'XDG_CACHE_HOME', value: SCRATCH_MOUNTS.cache },
+];
+
+/**
+ * The scratch volumes: a memory-backed `/dev/shm` (NCCL and DataLoader workers exchange tensors
+ * through it; the container runtime's default is 64Mi), `/tmp` and `/cache`.
+ * @param sharedMemory the `/dev/shm` size limit (a quantity such as `16Gi`)
+ */
+export function scratchVolumes(sharedMemory: string): any[] {
+  return [
+    { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: sharedMemory } },
+    { name: 'tmp', emptyDir: {} },
+    { name: 'cache', emptyDir: {} },
+  ];
+}
+
+/** The container mounts of the scratch volumes. */
+export function scratchMounts(): any[] {
+  return SCRATCH_VOLUMES.map(([name, mountPath]) => ({ name, mountPath }));
+}
+
+/** Whether a path is one of the scratch mounts or below one. */
+export function isScratchPath(path: string): boolean {
+  return Object.values(SCRATCH_MOUNTS).some((p) => path === p || path.startsWith(p + '/'));
+}
+
+/** Non-root, no privilege escalation, every capability dropped (Pod Security "restricted"). */
+export function containerSecurityContext(): any {
+  return { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, privileged: false, runAsNonRoot: true };
+}
+
+/**
+ * The pod security context: the image's user, volumes writable by its group without a recursive
+ * `chown` of a large model volume at every start (`OnRootMismatch`), RuntimeDefault seccomp.
+ */
+export function podSecurityContext(uid: number): any {
+  return {
+    fsGroup: uid,
+    fsGroupChangePolicy: 'OnRootMismatch',
+    runAsGroup: uid,
+    runAsNonRoot: true,
+    runAsUser: uid,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
