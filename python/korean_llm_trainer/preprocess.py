@@ -81,18 +81,14 @@ class PreprocessSettings:
         return {k: str(v) for k, v in sorted(values.items())}
 
     @classmethod
-    def from_config(cls, config: Config, env: dict[str, str] | None = None) -> "PreprocessSettings":
+    def from_config(cls, config: Config) -> "PreprocessSettings":
         """Settings from the parsed env (NUM_WORKERS 0 means one per usable CPU).
 
-        ``QUALITY_FILTERS`` (``true``/``false``, default true) is read from the process env until
-        the contract lists it.
+        ``QUALITY_FILTERS`` (contract bool, default true) switches the Korean quality filters.
         """
         workers = config["NUM_WORKERS"] or available_cpus()
-        raw = (env or {}).get("QUALITY_FILTERS", "true").strip().lower() or "true"
-        if raw not in ("true", "false", "1", "0"):
-            raise DatasetError(f"'QUALITY_FILTERS' must be true or false, got {raw!r}")
         return cls(
-            quality_filters=raw in ("true", "1"),
+            quality_filters=bool(config.get("QUALITY_FILTERS", True)),
             min_chars=config["MIN_CHARS"],
             max_chars=config["MAX_CHARS"],
             min_hangul_ratio=config["MIN_HANGUL_RATIO"],
@@ -358,7 +354,7 @@ def run_preprocess(data_path: Path, output_dir: Path, settings: PreprocessSettin
 def main(config: Config) -> int:
     """The ``preprocess`` command."""
     output_dir = Path(config["OUTPUT_DIR"])
-    settings = PreprocessSettings.from_config(config, dict(os.environ))
+    settings = PreprocessSettings.from_config(config)
     recorded = {**stage_settings(config.values), "QUALITY_FILTERS": str(settings.quality_filters).lower()}
     marker = read_marker(output_dir)
     if marker is not None:

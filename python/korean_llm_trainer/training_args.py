@@ -114,7 +114,7 @@ DEFAULT_DDP_TIMEOUT = 3 * 3600
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Settings outside the env contract (read with defaults from the process env): see :func:`run_settings`."""
+    """Distributed-run settings (contract variables DDP_TIMEOUT and DATASET_NUM_PROC): see :func:`run_settings`."""
 
     ddp_timeout: int = DEFAULT_DDP_TIMEOUT
     dataset_num_proc: int = 1
@@ -123,7 +123,7 @@ class RunSettings:
 def run_settings(env: Mapping[str, str], cpus: int) -> RunSettings:
     """``DDP_TIMEOUT`` (seconds a collective waits, default 3 h: dataset preparation and merging run
     between collectives) and ``DATASET_NUM_PROC`` (processes that tokenize, default the usable CPUs,
-    at most 32); both optional and read with these defaults until the contract lists them."""
+    at most 32); both are contract variables, read here with the contract's defaults and bounds."""
     timeout = _int_env(env, "DDP_TIMEOUT", DEFAULT_DDP_TIMEOUT)
     procs = _int_env(env, "DATASET_NUM_PROC", 0) or min(max(cpus, 1), 32)
     if timeout < 60:

@@ -223,3 +223,17 @@ class OutOfCoreDedupTest(unittest.TestCase):
         bound = dedup.FIRST_CANDIDATES + dedup.PREVIOUS_CANDIDATES
         self.assertLessEqual(stats["lsh_comparisons"], n * bound)  # not n * (n - 1) / 2 = 79,800
         self.assertEqual(stats["lsh_capped_documents"], n - bound - 1)
+
+
+class QualityFiltersSettingTest(unittest.TestCase):
+    """QUALITY_FILTERS is a contract variable: parsed with the contract's type and default."""
+
+    def test_defaults_to_on_and_can_be_switched_off(self):
+        on = PreprocessSettings.from_config(parse_config("preprocess", valid_env("preprocess")))
+        self.assertTrue(on.quality_filters)
+        off = PreprocessSettings.from_config(parse_config("preprocess", valid_env("preprocess", QUALITY_FILTERS="false")))
+        self.assertFalse(off.quality_filters)
+
+    def test_fails_when_not_a_bool(self):
+        with self.assertRaisesRegex(Exception, "QUALITY_FILTERS"):
+            parse_config("preprocess", valid_env("preprocess", QUALITY_FILTERS="maybe"))

@@ -137,6 +137,8 @@ export const TRAINER_CONTRACT: ContractVariable[] = [
   { name: 'SAVE_TOTAL_LIMIT', type: ContractType.INT, commands: TRAIN, required: false, default: '3', min: 1, description: 'Checkpoints kept on the output volume' },
   { name: 'LOGGING_STEPS', type: ContractType.INT, commands: TRAIN, required: false, default: '10', min: 1, description: 'Log (and update the metrics endpoint) every N steps' },
   { name: 'SEED', type: ContractType.INT, commands: TRAIN, required: false, default: '3407', min: 0, description: 'Random seed' },
+  { name: 'DDP_TIMEOUT', type: ContractType.INT, commands: TRAIN, required: false, default: '10800', min: 60, description: 'Seconds collectives and the merge barrier wait for every rank (tokenizing a large corpus on rank 0 takes long)' },
+  { name: 'DATASET_NUM_PROC', type: ContractType.INT, commands: TRAIN, required: false, default: '0', min: 0, description: 'Processes that tokenize the dataset (0: the CPUs available to each local process, at most 32)' },
   // ---- RLHF / preference tuning ---------------------------------------------------------------
   { name: 'RLHF_METHOD', type: ContractType.ENUM, commands: [C.RLHF], required: false, default: 'dpo', choices: RLHF_METHODS, description: 'The preference method: `dpo` (`{prompt, chosen, rejected}`), `orpo` (same format), `kto` (`{prompt, completion, label}`) or `grpo` (`{prompt}` plus reward functions)' },
   { name: 'RLHF_BETA', type: ContractType.FLOAT, commands: [C.RLHF], required: false, default: '0.1', min: 0, exclusiveMin: true, max: 10, description: 'The method\'s beta (KL / odds-ratio weight)' },
@@ -150,6 +152,7 @@ export const TRAINER_CONTRACT: ContractVariable[] = [
   { name: 'DEDUP_THRESHOLD', type: ContractType.FLOAT, commands: [C.PREPROCESS], required: false, default: '0.8', min: 0, exclusiveMin: true, max: 1, description: 'Estimated Jaccard similarity above which two documents are near-duplicates (MinHash + LSH)' },
   { name: 'NUM_WORKERS', type: ContractType.INT, commands: [C.PREPROCESS], required: false, default: '0', min: 0, description: 'Worker processes (0: one per CPU the container may use)' },
   { name: 'SPLIT_SENTENCES', type: ContractType.BOOL, commands: [C.PREPROCESS], required: false, default: 'false', description: 'Split documents into sentences with `kss` when it is installed' },
+  { name: 'QUALITY_FILTERS', type: ContractType.BOOL, commands: [C.PREPROCESS], required: false, default: 'true', description: 'Korean web-text quality filters: standalone jamo, repeated characters, repeated word trigrams, repeated lines, boilerplate lines' },
   // ---- evaluate -------------------------------------------------------------------------------
   { name: 'EVAL_TASKS', type: ContractType.LIST, commands: [C.EVALUATE], required: false, default: 'kobest,kmmlu,haerae', description: 'lm-evaluation-harness task names' },
   { name: 'EVAL_BATCH_SIZE', type: ContractType.STRING, commands: [C.EVALUATE], required: false, default: 'auto', description: 'lm-evaluation-harness batch size (`auto` or an integer)' },
