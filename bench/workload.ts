@@ -1,46 +1,27 @@
-// The benchmark's workload: N pipelines (storage + KoreanLlmPipeline + monitoring) in one of two
-// layouts, and the "floor": the very same documents emitted through bare cdk8s ApiObjects.
+// The benchmark's apps: pipelines of the library as a platform deploys them, and cdk8s-plus-28
+// programs of the same document count.
 
-import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { vllmDeployment } from '../examples/pipelines';
 import { IMAGE } from '../examples/standalone-stages';
-import { GpuNodePool, KoreanBenchmark, KoreanLlmPipeline, PreferenceMethod, SecretKey } from '../src';
-import { TrainingAlerts } from '../src/platform/alerting';
-import { DcgmExporterMonitor, TrainerPodMonitor, TrainingOperatorMonitor } from '../src/platform/training-monitoring';
-import { TrainingStorage, VolumeSource } from '../src/platform/training-storage';
-
-/** (a) every pipeline in one chart; (b) one chart per pipeline. */
-export type Layout = 'a' | 'b';
-
-export const LAYOUT_NAMES: Record<Layout, string> = {
-  a: 'one chart',
-  b: 'chart per pipeline',
-};
+import {
+  DcgmExporterMonitor, GpuNodePool, KoreanBenchmark, KoreanLlmPipeline, PreferenceMethod, SecretKey, TrainerPodMonitor,
+  TrainingAlerts, TrainingOperatorMonitor, TrainingStorage, VolumeSource,
+} from '../src';
 
 /**
- * One pipeline of the benchmark: its storage and the seed's full pipeline using it. Monitoring is
- * added per training namespace (`addNamespaceMonitoring`) and per cluster (`addClusterMonitoring`),
- * as a platform deploys it: a second trainer PodMonitor or PrometheusRule in the same namespace
- * would scrape every trainer pod and fire every alert twice, and a dcgm-exporter ServiceMonitor per
- * namespace would scrape the exporter once per namespace.
- *
- * Construct ids: in one chart (layout a) each pipeline's constructs need ids of their own
- * (`p7-storage`); with a chart per pipeline (layout b) the chart's id carries the pipeline and its
- * constructs take the same ids in every chart (`storage`, `training`), as the floor's ApiObjects
- * do (`o0`..`o9` in every chart). Ids that differ from chart to chart give every chart's children
- * object a hidden class of its own, which cdk8s's per-chart walk of the whole app pays for at
- * 1000 charts (figures in docs/benchmark.md).
+ * One pipeline: its storage on NFS and the seed's full pipeline (CPT, SFT, DPO, evaluation, deploy
+ * step, Slack notifications) using it.
  */
-function addPipeline(scope: Chart, i: number, ids: 'unique' | 'chart-local'): void {
-  const p = `p${i}`;
-  const id = (name: string) => (ids === 'unique' ? `${p}-${name}` : name);
-  const storage = new TrainingStorage(scope, id('storage'), {
-    source: VolumeSource.nfs('nfs.example.internal', `/exports/${p}/data`, { mountOptions: ['nfsvers=4.1', 'hard'] }),
-    data: { claimName: `${p}-data-pvc` },
-    output: { claimName: `${p}-output-pvc`, source: VolumeSource.nfs('nfs.example.internal', `/exports/${p}/output`) },
+function addPipeline(scope: Chart, name: string): void {
+  const storage = new TrainingStorage(scope, `${name}-storage`, {
+    source: VolumeSource.nfs('nfs.example.internal', `/exports/${name}/data`, { mountOptions: ['nfsvers=4.1', 'hard'] }),
+    data: { claimName: `${name}-data-pvc` },
+    output: { claimName: `${name}-output-pvc`, source: VolumeSource.nfs('nfs.example.internal', `/exports/${name}/output`) },
   });
-  new KoreanLlmPipeline(scope, id('training'), {
-    name: `${p}-training`,
+  new KoreanLlmPipeline(scope, name, {
+    name,
     image: IMAGE,
     baseModel: 'unsloth/Qwen2.5-7B-bnb-4bit',
     modelSize: '7B',
@@ -50,77 +31,68 @@ function addPipeline(scope: Chart, i: number, ids: 'unique' | 'chart-local'): vo
     sft: { gpusPerNode: 2 },
     rlhf: { gpusPerNode: 2, method: PreferenceMethod.DPO },
     evaluation: { benchmarks: KoreanBenchmark.defaults(), minScore: 0.55 },
-    server: vllmDeployment(`${p}-inference-server`),
+    server: vllmDeployment(`${name}-server`),
     slackWebhook: SecretKey.of('slack-webhook', 'url'),
   });
 }
 
-/** The monitoring of one training namespace: the trainer PodMonitor and the training alerts. */
-function addNamespaceMonitoring(chart: Chart): void {
-  new TrainerPodMonitor(chart, 'trainer-monitor');
-  new TrainingAlerts(chart, 'training-alerts');
-}
-
-/** The cluster's monitors: dcgm-exporter and the Training Operator, once. */
-function addClusterMonitoring(chart: Chart): void {
-  new DcgmExporterMonitor(chart, 'dcgm-exporter-monitor');
-  new TrainingOperatorMonitor(chart, 'training-operator-monitor');
-}
-
-/** Builds the library's constructs for N pipelines in a layout (nothing is synthesized yet). */
-export function buildLibrary(layout: Layout, n: number): App {
-  const app = new App();
-  if (layout === 'a') {
-    const chart = new Chart(app, 'bench', { namespace: 'llm-training', disableResourceNameHashes: true });
-    for (let i = 0; i < n; i++) addPipeline(chart, i, 'unique');
-    addNamespaceMonitoring(chart);
-    addClusterMonitoring(chart);
+/**
+ * The library's app: `n` pipelines, each in a chart (training namespace) of its own with that
+ * namespace's trainer PodMonitor and alerts, or all of them in one chart; the cluster's monitors once.
+ */
+export function libraryApp(app: App, n: number, layout: 'chart-per-pipeline' | 'one-chart'): void {
+  const namespaceChart = (id: string) => {
+    const chart = new Chart(app, id, { namespace: id });
+    new TrainerPodMonitor(chart, 'trainer-monitor');
+    new TrainingAlerts(chart, 'training-alerts');
+    return chart;
+  };
+  if (layout === 'one-chart') {
+    const chart = namespaceChart('llm-training');
+    for (let i = 0; i < n; i++) addPipeline(chart, `training-${i}`);
   } else {
-    for (let i = 0; i < n; i++) {
-      const chart = new Chart(app, `bench-${i}`, { namespace: `llm-training-${i}`, disableResourceNameHashes: true });
-      addPipeline(chart, i, 'chart-local');
-      addNamespaceMonitoring(chart);
-    }
-    addClusterMonitoring(new Chart(app, 'platform', { namespace: 'monitoring', disableResourceNameHashes: true }));
+    for (let i = 0; i < n; i++) addPipeline(namespaceChart(`llm-training-${i}`), 'training');
   }
-  return app;
-}
-
-/** The documents of each chart, as the library produced them (the floor's input). */
-export type CapturedDocs = any[][];
-
-/** Synthesizes the library once and keeps every chart's JSON documents (and the synthesized app). */
-export function captureDocs(layout: Layout, n: number): { docs: CapturedDocs; yaml: string; app: App } {
-  const app = buildLibrary(layout, n);
-  const yaml = app.synthYaml();
-  // synthYaml has validated and resolved the app: each chart's toJson() is now what it emitted
-  const docs = app.charts.map((c) => c.toJson());
-  return { docs: JSON.parse(JSON.stringify(docs)), yaml, app };
+  const platform = new Chart(app, 'platform', { namespace: 'monitoring' });
+  new DcgmExporterMonitor(platform, 'dcgm-exporter-monitor');
+  new TrainingOperatorMonitor(platform, 'training-operator-monitor');
 }
 
 /**
- * The floor: the same documents in the same chart layout, as bare ApiObjects (no construct logic).
- * A document without `metadata.name` (the Workflow, which has a `generateName`) needs the same
- * JSON patch the library uses, or cdk8s would name it.
+ * A cdk8s-plus-28 app with the given number of documents in each chart: Deployments (a container
+ * with resources, probes, a volume and a security context), Services, ConfigMaps, ServiceAccounts
+ * and Jobs in turn, one document each.
  */
-export function buildFloor(docs: CapturedDocs): App {
-  const app = new App();
-  docs.forEach((chartDocs, c) => {
-    const chart = new Chart(app, `floor-${c}`);
-    chartDocs.forEach((doc, j) => {
-      const obj = new ApiObject(chart, `o${j}`, doc);
-      if (doc.metadata?.name === undefined) obj.addJsonPatch(JsonPatch.remove('/metadata/name'));
-    });
+export function plusApp(app: App, docsPerChart: number[]): void {
+  docsPerChart.forEach((count, c) => {
+    const chart = new Chart(app, `chart-${c}`, { namespace: `ns-${c}` });
+    for (let i = 0; i < count; i++) {
+      const id = `r${i}`;
+      switch (i % 5) {
+        case 0: {
+          const d = new kplus.Deployment(chart, id, { replicas: 2, securityContext: { user: 1000, group: 1000 } });
+          d.addContainer({
+            image: 'registry.example.com/app:1.0.0',
+            portNumber: 8000,
+            envVariables: { MODE: kplus.EnvValue.fromValue('serve'), TOKEN: kplus.EnvValue.fromValue('none') },
+            resources: { cpu: { request: kplus.Cpu.units(1), limit: kplus.Cpu.units(2) } },
+            readiness: kplus.Probe.fromHttpGet('/health'),
+            volumeMounts: [{ path: '/cache', volume: kplus.Volume.fromEmptyDir(chart, `${id}-cache`, 'cache') }],
+          });
+          break;
+        }
+        case 1:
+          new kplus.Service(chart, id, { ports: [{ port: 80, targetPort: 8000 }], selector: kplus.Pods.select(chart, `${id}-pods`, { labels: { app: id } }) });
+          break;
+        case 2:
+          new kplus.ConfigMap(chart, id, { data: { 'config.yaml': `name: ${id}\nreplicas: 2\n` } });
+          break;
+        case 3:
+          new kplus.ServiceAccount(chart, id, { automountToken: false });
+          break;
+        default:
+          new kplus.Job(chart, id, { containers: [{ image: 'registry.example.com/batch:1.0.0', args: ['--step', id] }], securityContext: { user: 1000 } });
+      }
+    }
   });
-  return app;
-}
-
-/** The library run, as `cdk8s synth` does it: build the constructs, produce the YAML. */
-export function runLibrary(layout: Layout, n: number): string {
-  return buildLibrary(layout, n).synthYaml();
-}
-
-/** The floor run: build the ApiObjects, produce the YAML. */
-export function runFloor(docs: CapturedDocs): string {
-  return buildFloor(docs).synthYaml();
 }
