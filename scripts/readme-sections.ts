@@ -1,7 +1,7 @@
 // The README's generated sections: the default pipeline's DAG and the trainer contract table.
 import { Testing } from 'cdk8s';
 import { seedPipeline } from '../examples/pipelines';
-import { KoreanLlmPipeline, TRAINER_CONTRACT } from '../src';
+import { KoreanLlmPipeline, TrainerContract } from '../src';
 
 /** The Mermaid flowchart of the seed pipeline example (examples/pipelines.ts). */
 export function defaultPipelineMermaid(): string {
@@ -13,7 +13,7 @@ export function defaultPipelineMermaid(): string {
 
 /** The trainer contract as a Markdown table. */
 export function contractTable(): string {
-  const rows = TRAINER_CONTRACT.map((v) => {
+  const rows = TrainerContract.variables().map((v) => {
     const extra = v.choices ? ` (${v.choices.join(', ')})` : v.min !== undefined || v.max !== undefined
       ? ` (${v.min ?? '-inf'}${v.exclusiveMin ? ' <' : ' <='} x${v.max !== undefined ? ` <= ${v.max}` : ''})` : '';
     return `| \`${v.name}\` | ${v.type}${extra} | ${v.required ? 'yes' : 'no'} | ${v.default !== undefined ? `\`${v.default}\`` : ''} | ${v.commands.join(', ')} | ${v.description.replace(/\|/g, '\\|')} |`;

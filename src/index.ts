@@ -1,6 +1,6 @@
 export * from './training/trainer-contract';
 export * from './secret-key';
-export * from './labels';
+export { Labels } from './labels';
 export * from './platform/storage';
 export * from './training/gpu-node-pool';
 export * from './training/queueing';

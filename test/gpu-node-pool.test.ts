@@ -1,4 +1,4 @@
-import { GPU_PRODUCT_LABEL, GpuNodePool, TaintEffect } from '../src';
+import { GpuNodePool, Labels, TaintEffect } from '../src';
 
 describe('GpuNodePool', () => {
   test('the seed\'s pool: node-type gpu-training, tolerating nvidia.com/gpu:NoSchedule', () => {
@@ -34,11 +34,11 @@ describe('GpuNodePool', () => {
     expect(pool._affinity()).toEqual({
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
-          nodeSelectorTerms: [{ matchExpressions: [{ key: GPU_PRODUCT_LABEL, operator: 'In', values: ['NVIDIA-H100-80GB-HBM3', 'NVIDIA-A100-SXM4-80GB'] }] }],
+          nodeSelectorTerms: [{ matchExpressions: [{ key: Labels.GPU_PRODUCT, operator: 'In', values: ['NVIDIA-H100-80GB-HBM3', 'NVIDIA-A100-SXM4-80GB'] }] }],
         },
       },
     });
-    expect(GPU_PRODUCT_LABEL).toBe('nvidia.com/gpu.product');
+    expect(Labels.GPU_PRODUCT).toBe('nvidia.com/gpu.product');
   });
 
   test('withGpuProducts keeps taints and the resource name, and does not change the original', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { defaultPipelineMermaid, updateReadme } from '../scripts/readme-sections';
-import { TRAINER_CONTRACT } from '../src';
+import { TrainerContract } from '../src';
 
 const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -24,6 +24,6 @@ describe('README', () => {
   });
 
   test('documents every contract variable', () => {
-    for (const v of TRAINER_CONTRACT) expect(readme).toContain(`\`${v.name}\``);
+    for (const v of TrainerContract.variables()) expect(readme).toContain(`\`${v.name}\``);
   });
 });

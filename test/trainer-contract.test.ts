@@ -2,8 +2,8 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
 import {
-  BaseModel, ContractType, CptStage, PreferenceMethod, RlhfStage, SecretKey, SftStage, TRAINER_CONTRACT,
-  TrainerCommand, contractJson,
+  BaseModel, ContractType, CptStage, PreferenceMethod, RlhfStage, SecretKey, SftStage, TrainerCommand,
+  TrainerContract,
 } from '../src';
 
 const CONTRACT_FILE = join(__dirname, '..', 'python', 'korean_llm_trainer', 'contract.json');
@@ -34,7 +34,7 @@ function stageEnvs(): { command: TrainerCommand; env: any[] }[] {
 
 /** Checks a literal value against its contract entry the way the trainer's parser does. */
 function contractErrors(name: string, value: string): string[] {
-  const v = TRAINER_CONTRACT.find((x) => x.name === name)!;
+  const v = TrainerContract.variables().find((x) => x.name === name)!;
   const errors: string[] = [];
   const num = Number(value);
   switch (v.type) {
@@ -72,25 +72,25 @@ function contractErrors(name: string, value: string): string[] {
 describe('trainer contract', () => {
   test('fails when python/korean_llm_trainer/contract.json is stale', () => {
     const committed = readFileSync(CONTRACT_FILE, 'utf8');
-    if (committed !== contractJson()) {
+    if (committed !== TrainerContract.toJson()) {
       throw new Error('python/korean_llm_trainer/contract.json differs from src/trainer-contract.ts: run `npx projen contract` and commit the result');
     }
   });
 
   test('the JSON lists every variable, in order', () => {
-    const json = JSON.parse(contractJson());
-    expect(json.variables.map((x: any) => x.name)).toEqual(TRAINER_CONTRACT.map((x) => x.name));
+    const json = JSON.parse(TrainerContract.toJson());
+    expect(json.variables.map((x: any) => x.name)).toEqual(TrainerContract.variables().map((x) => x.name));
     expect(json.metricsPort).toBe(9108);
   });
 
   test('names are unique environment variable names', () => {
-    const names = TRAINER_CONTRACT.map((x) => x.name);
+    const names = TrainerContract.variables().map((x) => x.name);
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^[A-Z][A-Z0-9_]*$/);
   });
 
   test('entries are consistent: enums have choices, secrets are optional, required ones have no default', () => {
-    for (const v of TRAINER_CONTRACT) {
+    for (const v of TrainerContract.variables()) {
       if (v.type === ContractType.ENUM) expect(v.choices?.length).toBeGreaterThan(0);
       if (v.type === ContractType.SECRET) expect(v.required).toBe(false);
       if (v.required) expect(v.default).toBeUndefined();
@@ -100,7 +100,7 @@ describe('trainer contract', () => {
   });
 
   test('every contract variable a stage sets is declared for its command', () => {
-    const contract = new Map(TRAINER_CONTRACT.map((v) => [v.name, v]));
+    const contract = new Map(TrainerContract.variables().map((v) => [v.name, v]));
     for (const { command, env } of stageEnvs()) {
       for (const e of env) {
         if (LIBRARY_ENV.includes(e.name)) continue;
@@ -114,7 +114,7 @@ describe('trainer contract', () => {
   test('every required variable of cpt, sft and rlhf is set by the stages', () => {
     const envs = stageEnvs();
     for (const command of TRAINING) {
-      const required = TRAINER_CONTRACT.filter((v) => v.required && v.commands.includes(command) && v.type !== ContractType.SECRET);
+      const required = TrainerContract.variables().filter((v) => v.required && v.commands.includes(command) && v.type !== ContractType.SECRET);
       expect(required.length).toBeGreaterThan(0);
       for (const { env } of envs.filter((x) => x.command === command)) {
         const set = env.map((e: any) => e.name);
@@ -128,7 +128,7 @@ describe('trainer contract', () => {
       const errors: string[] = [];
       for (const e of env) {
         if (LIBRARY_ENV.includes(e.name)) continue;
-        const v = TRAINER_CONTRACT.find((x) => x.name === e.name)!;
+        const v = TrainerContract.variables().find((x) => x.name === e.name)!;
         if (v.type === ContractType.SECRET) {
           expect(e.value).toBeUndefined();
           expect(e.valueFrom.secretKeyRef).toBeDefined();

@@ -7,8 +7,8 @@ import { LocalQueueV1Beta2 } from '../../imports/kueue-localqueue-kueue.x-k8s.io
 import { ResourceFlavorV1Beta2 } from '../../imports/kueue-resourceflavor-kueue.x-k8s.io';
 import { WorkloadPriorityClassV1Beta2 } from '../../imports/kueue-workloadpriorityclass-kueue.x-k8s.io';
 import * as v from '../_validate';
-import { LABELS, PART_OF } from '../labels';
-import { GPU_PRODUCT_LABEL, GpuNodePool } from '../training/gpu-node-pool';
+import { Labels, LABELS, PART_OF } from '../labels';
+import { GpuNodePool } from '../training/gpu-node-pool';
 import { GpuTrainingJob } from '../training/gpu-training-job';
 import { KueueOptions, Queueing } from '../training/queueing';
 
@@ -46,7 +46,7 @@ export class KueueResourceFlavor extends Construct {
     v.dns1123Label('name', this.name, 253);
     this.nodePool = props.nodePool ?? GpuNodePool.seedDefault();
     const products = this.nodePool.gpuProducts;
-    const nodeLabels = Object.assign({}, this.nodePool.nodeSelector, products.length === 1 ? { [GPU_PRODUCT_LABEL]: products[0] } : {});
+    const nodeLabels = { ...this.nodePool.nodeSelector, ...(products.length === 1 ? { [Labels.GPU_PRODUCT]: products[0] } : {}) };
     const taints = this.nodePool._tolerations().map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) }));
     const flavor = new ResourceFlavorV1Beta2(this, 'Resource', {
       metadata: { name: this.name, labels: { [LABELS.partOf]: PART_OF } },

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { namespaceOf } from './_platform';
 import * as v from '../_validate';
 import { LABELS, PART_OF } from '../labels';
-import { DEFAULT_METRICS_PORT } from '../training/trainer-contract';
+import { TrainerContract } from '../training/trainer-contract';
 
 /**
  * Properties of the plain Prometheus scrape configuration.
@@ -71,7 +71,7 @@ export class PrometheusScrapeConfig extends Construct {
    * The pod annotations that make the plain configuration scrape a trainer pod.
    * @param port the trainer's metrics port
    */
-  public static podAnnotations(port: number = DEFAULT_METRICS_PORT): { [key: string]: string } {
+  public static podAnnotations(port: number = TrainerContract.DEFAULT_METRICS_PORT): { [key: string]: string } {
     if (!Number.isInteger(port) || port < 1 || port > 65535) v.fail('port', port, 'an integer from 1 to 65535');
     return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' };
   }

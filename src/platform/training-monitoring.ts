@@ -7,7 +7,7 @@ import * as v from '../_validate';
 import { LABELS, PART_OF } from '../labels';
 
 /** The value of `app.kubernetes.io/component` on the trainer's pods. */
-export const TRAINER_COMPONENT = 'trainer';
+const TRAINER_COMPONENT = 'trainer';
 
 /** Metric names the monitoring constructs query, in one place. */
 export class MetricNames {

@@ -1,4 +1,5 @@
 import * as v from '../_validate';
+import { Labels } from '../labels';
 
 /**
  * The effect of a node taint that GPU pods must tolerate.
@@ -62,9 +63,6 @@ export interface _Toleration {
   readonly value?: string;
   readonly effect: string;
 }
-
-/** The label that NVIDIA GPU feature discovery puts on GPU nodes. */
-export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 
 /**
  * Where GPU pods run: a node selector, tolerations and optional GPU product affinity.
@@ -159,7 +157,7 @@ export class GpuNodePool {
     return {
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
-          nodeSelectorTerms: [{ matchExpressions: [{ key: GPU_PRODUCT_LABEL, operator: 'In', values: [...this.products] }] }],
+          nodeSelectorTerms: [{ matchExpressions: [{ key: Labels.GPU_PRODUCT, operator: 'In', values: [...this.products] }] }],
         },
       },
     };

@@ -7,7 +7,7 @@ import { TrainingBackend } from './backend';
 import { CleanPodPolicy, GpuTrainingJobProps, RestartPolicy } from './gpu-job-options';
 import { GpuNodePool } from './gpu-node-pool';
 import { Queueing } from './queueing';
-import { DEFAULT_METRICS_PORT, TrainerCommand } from './trainer-contract';
+import { TrainerCommand, TrainerContract } from './trainer-contract';
 import * as v from '../_validate';
 import { LABELS, PART_OF } from '../labels';
 import { ClaimMount, ITrainingStorage } from '../platform/storage';
@@ -118,7 +118,7 @@ export class GpuTrainingJob extends Construct {
     this.queueing = props.queueing ?? Queueing.none();
     this.backend = props.backend ?? TrainingBackend.pytorchJob();
     this.storage = props.storage;
-    this.metricsPort = props.metricsPort ?? DEFAULT_METRICS_PORT;
+    this.metricsPort = props.metricsPort ?? TrainerContract.DEFAULT_METRICS_PORT;
     this.activeDeadline = props.activeDeadline ?? Duration.days(3);
     this.cpu = props.cpu ?? Cpu.units(8);
     this.memory = props.memory ?? Size.gibibytes(64);

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import * as v from '../_validate';
-import { GRPO_REWARD_FUNCTIONS, TrainerCommand } from './trainer-contract';
+import { TrainerCommand, TrainerContract } from './trainer-contract';
 import { TrainingStage, TrainingStageProps } from './training-stage';
 
 /**
@@ -88,7 +88,8 @@ export class RlhfStage extends TrainingStage {
       v.fail(props.rewardFunctions !== undefined ? 'rewardFunctions' : 'numGenerations', method, 'used with PreferenceMethod.GRPO only');
     }
     for (const f of props.rewardFunctions ?? []) {
-      if (!GRPO_REWARD_FUNCTIONS.includes(f)) v.fail('rewardFunctions[]', f, `one of ${GRPO_REWARD_FUNCTIONS.join(', ')}`);
+      const known = TrainerContract.grpoRewardFunctions();
+      if (!known.includes(f)) v.fail('rewardFunctions[]', f, `one of ${known.join(', ')}`);
     }
     if (props.rewardFunctions && props.rewardFunctions.length === 0) v.fail('rewardFunctions', '[]', 'at least one reward function');
     v.uniqueKeys('rewardFunctions', props.rewardFunctions ?? []);

@@ -95,18 +95,16 @@ const TRAIN = [C.CPT, C.SFT, C.RLHF];
 const ALL = [C.PREPROCESS, C.CPT, C.SFT, C.RLHF, C.EVALUATE, C.EXPORT];
 
 /** The default port of the trainer's Prometheus endpoint. */
-export const DEFAULT_METRICS_PORT = 9108;
+const DEFAULT_METRICS_PORT = 9108;
 
 /** The RLHF / preference methods the trainer implements (values of `RLHF_METHOD`). */
-export const RLHF_METHODS = ['dpo', 'orpo', 'kto', 'grpo'];
+const RLHF_METHODS = ['dpo', 'orpo', 'kto', 'grpo'];
 
 /** The GRPO reward functions built into the trainer (values of `GRPO_REWARD_FUNCS`). */
-export const GRPO_REWARD_FUNCTIONS = ['korean_ratio', 'length', 'format', 'no_repetition'];
+const GRPO_REWARD_FUNCTIONS = ['korean_ratio', 'length', 'format', 'no_repetition'];
 
-/**
- * Every variable of the trainer contract, in a stable order.
- */
-export const TRAINER_CONTRACT: ContractVariable[] = [
+/** Every variable of the trainer contract, in a stable order. */
+const VARIABLES: ContractVariable[] = [
   // ---- identity of the run --------------------------------------------------------------------
   { name: 'STAGE', type: ContractType.ENUM, commands: ALL, required: true, choices: ['PREPROCESS', 'CPT', 'SFT', 'RLHF', 'EVALUATE', 'EXPORT'], description: 'The stage this container runs, in the seed\'s upper-case spelling; must match the command' },
   { name: 'RUN_ID', type: ContractType.STRING, commands: ALL, required: true, description: 'The run this work belongs to (`{{workflow.name}}` in a pipeline); part of every output path so runs never collide' },
@@ -167,15 +165,43 @@ export const TRAINER_CONTRACT: ContractVariable[] = [
 ];
 
 /**
- * The contract as the JSON the trainer reads (`python/korean_llm_trainer/contract.json`).
+ * The trainer contract: the environment variables the constructs set and the trainer image reads,
+ * defined once here and written to `python/korean_llm_trainer/contract.json` for the trainer.
  */
-export function contractJson(): string {
+export class TrainerContract {
+  /** The default port of the trainer's Prometheus endpoint (`METRICS_PORT`). */
+  public static readonly DEFAULT_METRICS_PORT = DEFAULT_METRICS_PORT;
+
+  /** Every variable, in a stable order (copies). */
+  public static variables(): ContractVariable[] {
+    return VARIABLES.map((v) => ({ ...v, commands: [...v.commands], choices: v.choices ? [...v.choices] : undefined }));
+  }
+
+  /** The RLHF / preference methods the trainer implements (values of `RLHF_METHOD`). */
+  public static rlhfMethods(): string[] {
+    return [...RLHF_METHODS];
+  }
+
+  /** The GRPO reward functions built into the trainer (values of `GRPO_REWARD_FUNCS`). */
+  public static grpoRewardFunctions(): string[] {
+    return [...GRPO_REWARD_FUNCTIONS];
+  }
+
+  /** The contract as the JSON the trainer reads (`python/korean_llm_trainer/contract.json`). */
+  public static toJson(): string {
+    return contractJson();
+  }
+
+  private constructor() {}
+}
+
+function contractJson(): string {
   const doc = {
-    comment: 'Generated from src/trainer-contract.ts by `npx projen contract`; do not edit by hand.',
+    comment: 'Generated from src/training/trainer-contract.ts by `npx projen contract`; do not edit by hand.',
     metricsPort: DEFAULT_METRICS_PORT,
     rlhfMethods: RLHF_METHODS,
     grpoRewardFunctions: GRPO_REWARD_FUNCTIONS,
-    variables: TRAINER_CONTRACT.map((v) => ({
+    variables: VARIABLES.map((v) => ({
       name: v.name,
       type: v.type,
       required: v.required,
