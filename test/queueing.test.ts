@@ -1,17 +1,17 @@
 import { Duration } from 'cdk8s';
-import { Labels, Queueing } from '../src';
+import { Labels, Queueing, QueueingKind } from '../src';
 
 describe('Queueing', () => {
   test('none adds nothing', () => {
     const q = Queueing.none();
-    expect(q.kind).toBeUndefined();
+    expect(q.kind).toBe(QueueingKind.NONE);
     expect(q._render(2)).toEqual({ labels: {} });
   });
 
   test('kueue labels the job with its queue and priority class', () => {
     expect(Queueing.kueue('gpu-queue')._render(4)).toEqual({ labels: { [Labels.KUEUE_QUEUE]: 'gpu-queue' } });
     const q = Queueing.kueue('gpu-queue', { priorityClass: 'research' });
-    expect(q.kind).toBe('kueue');
+    expect(q.kind).toBe(QueueingKind.KUEUE);
     expect(q.queueName).toBe('gpu-queue');
     expect(q._render(4)).toEqual({ labels: { 'kueue.x-k8s.io/queue-name': 'gpu-queue', [Labels.KUEUE_PRIORITY]: 'research' } });
   });
@@ -22,7 +22,7 @@ describe('Queueing', () => {
 
   test('volcano options', () => {
     const q = Queueing.volcano({ queue: 'training', priorityClass: 'high', scheduleTimeout: Duration.minutes(30), minAvailable: 2 });
-    expect(q.kind).toBe('volcano');
+    expect(q.kind).toBe(QueueingKind.VOLCANO);
     expect(q.queueName).toBe('training');
     expect(q._render(4).gang).toEqual({ minMember: 2, queue: 'training', priorityClass: 'high', scheduleTimeoutSeconds: 1800 });
   });

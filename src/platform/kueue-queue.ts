@@ -10,7 +10,7 @@ import * as v from '../_validate';
 import { Labels, LABELS, PART_OF } from '../labels';
 import { GpuNodePool } from '../training/gpu-node-pool';
 import { GpuTrainingJob } from '../training/gpu-training-job';
-import { KueueOptions, Queueing } from '../training/queueing';
+import { KueueOptions, Queueing, QueueingKind } from '../training/queueing';
 
 /**
  * Properties of a Kueue ResourceFlavor.
@@ -243,7 +243,7 @@ export class KueueLocalQueue extends Construct {
     });
     this.node.addValidation({
       validate: () => trainingJobsIn(this)
-        .filter((job) => job.queueing.kind === 'kueue' && job.queueing.queueName === this.name && !this.admits(job))
+        .filter((job) => job.queueing.kind === QueueingKind.KUEUE && job.queueing.queueName === this.name && !this.admits(job))
         .map((job) => `'gpus' of ClusterQueue '${this.clusterQueue.name}' must be at least the ${job.totalGpus} GPUs of job '${job.node.path}' queued in LocalQueue '${this.name}', got ${this.clusterQueue.gpus} (Kueue admits a job whole, so it would wait forever)`),
     });
   }

@@ -6,7 +6,7 @@ import { Queue, QueueSpecCapability } from '../../imports/volcano-queue-scheduli
 import * as v from '../_validate';
 import { LABELS, PART_OF } from '../labels';
 import { GpuTrainingJob } from '../training/gpu-training-job';
-import { Queueing, VolcanoOptions } from '../training/queueing';
+import { Queueing, QueueingKind, VolcanoOptions } from '../training/queueing';
 
 /**
  * Properties of a Volcano queue.
@@ -82,7 +82,7 @@ export class VolcanoQueue extends Construct {
     clusterScoped(queue);
     this.node.addValidation({
       validate: () => trainingJobsIn(this)
-        .filter((job) => job.queueing.kind === 'volcano' && job.queueing.queueName === this.name && !this.admits(job))
+        .filter((job) => job.queueing.kind === QueueingKind.VOLCANO && job.queueing.queueName === this.name && !this.admits(job))
         .map((job) => `'gpus' of Volcano queue '${this.name}' must be at least the ${job.totalGpus} GPUs of job '${job.node.path}', got ${this.gpus} (a pod group larger than the queue is never scheduled)`),
     });
   }

@@ -42,6 +42,18 @@ export interface VolcanoOptions {
 }
 
 /**
+ * Who admits a training job's pods.
+ */
+export enum QueueingKind {
+  /** The default scheduler, pod by pod. */
+  NONE = 'none',
+  /** Kueue admits the whole job against a ClusterQueue's quota. */
+  KUEUE = 'kueue',
+  /** Volcano gang-schedules the job's pods as one pod group. */
+  VOLCANO = 'volcano',
+}
+
+/**
  * What a queueing choice adds to a job, whatever its backend: labels on the job object, and gang
  * settings the backend expresses in its own terms.
  * @internal
@@ -64,7 +76,7 @@ export interface _QueueingRender {
 export class Queueing {
   /** No queueing: pods go straight to the scheduler. */
   public static none(): Queueing {
-    return new Queueing(undefined, undefined, {});
+    return new Queueing(QueueingKind.NONE, undefined, {});
   }
 
   /**
@@ -74,7 +86,7 @@ export class Queueing {
   public static kueue(queueName: string, options: KueueOptions = {}): Queueing {
     v.dns1123Label('queueing.kueue queueName', queueName);
     v.dns1123Label('queueing.kueue priorityClass', options.priorityClass, 253);
-    return new Queueing('kueue', queueName, { kueue: options });
+    return new Queueing(QueueingKind.KUEUE, queueName, { kueue: options });
   }
 
   /** Gang-schedule through Volcano. */
@@ -82,16 +94,16 @@ export class Queueing {
     v.dns1123Label('queueing.volcano queue', options.queue);
     v.positiveInt('queueing.volcano minAvailable', options.minAvailable);
     v.positiveDuration('queueing.volcano scheduleTimeout', options.scheduleTimeout);
-    return new Queueing('volcano', options.queue, { volcano: options });
+    return new Queueing(QueueingKind.VOLCANO, options.queue, { volcano: options });
   }
 
-  /** `kueue`, `volcano` or undefined. */
-  public readonly kind?: string;
+  /** Who admits the job's pods. */
+  public readonly kind: QueueingKind;
   /** The Kueue LocalQueue or Volcano queue, when one is set. */
   public readonly queueName?: string;
   private readonly options: { kueue?: KueueOptions; volcano?: VolcanoOptions };
 
-  private constructor(kind: string | undefined, queueName: string | undefined, options: { kueue?: KueueOptions; volcano?: VolcanoOptions }) {
+  private constructor(kind: QueueingKind, queueName: string | undefined, options: { kueue?: KueueOptions; volcano?: VolcanoOptions }) {
     this.kind = kind;
     this.queueName = queueName;
     this.options = options;
@@ -102,12 +114,12 @@ export class Queueing {
    * @param pods the job's pod count, the gang size
    */
   public _render(pods: number): _QueueingRender {
-    if (this.kind === 'kueue') {
+    if (this.kind === QueueingKind.KUEUE) {
       const labels: { [key: string]: string } = { [Labels.KUEUE_QUEUE]: this.queueName! };
       if (this.options.kueue?.priorityClass) labels[Labels.KUEUE_PRIORITY] = this.options.kueue.priorityClass;
       return { labels };
     }
-    if (this.kind === 'volcano') {
+    if (this.kind === QueueingKind.VOLCANO) {
       const o = this.options.volcano!;
       if (o.minAvailable !== undefined && o.minAvailable > pods) {
         v.fail('queueing.volcano minAvailable', o.minAvailable, `at most the job's ${pods} pod(s)`);
