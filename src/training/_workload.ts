@@ -2,6 +2,7 @@
 // `GpuTrainingJob` hands to its backend (`TrainingBackend`), and what a backend must provide.
 
 import { Construct } from 'constructs';
+import type { GpuTrainingJobProps } from './gpu-job-options';
 import { _Toleration } from './gpu-node-pool';
 import { ClaimMount } from '../platform/storage';
 
@@ -43,7 +44,8 @@ export interface TrainingWorkload {
   readonly tolerations: _Toleration[];
   readonly affinity?: any;
   readonly restartPolicy: string;
-  readonly backoffLimit: number;
+  /** `runPolicy.backoffLimit`; undefined inside a pipeline (a failed pod must take the operator's normal path). */
+  readonly backoffLimit?: number;
   readonly cleanPodPolicy: string;
   readonly ttlSecondsAfterFinished: number;
   readonly activeDeadlineSeconds: number;
@@ -78,10 +80,12 @@ export interface JobBackend {
   readonly extraReadResources: string[];
   /** The longest name a standalone job may have so that every object the controller derives fits. */
   readonly maxJobNameLength: number;
+  /** Throws, at construction, on props the job API cannot express. */
+  checkProps?(props: GpuTrainingJobProps): void;
   /** Creates objects the job needs beside itself (e.g. a training runtime), at construction. */
   attach?(job: Construct, workload: () => TrainingWorkload): void;
-  /** The job's `spec`. */
-  renderSpec(workload: TrainingWorkload): any;
+  /** The job's `spec` (`job`: the construct, where `attach` left its objects). */
+  renderSpec(workload: TrainingWorkload, job?: Construct): any;
   /** How a pipeline step sees the job end, from the rendered spec. */
   waitConditions(spec: any): WaitConditions;
   /** The longest suffix the controller appends to the job's name for objects it derives. */

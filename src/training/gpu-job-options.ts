@@ -124,8 +124,8 @@ export interface GpuJobOptions {
    */
   readonly queueing?: Queueing;
   /**
-   * The job API the job is emitted as.
-   * @default TrainingBackend.pytorchJob()
+   * The job API the job is emitted as: `TrainingBackend.pytorchJob()` or `TrainingBackend.trainJob()`.
+   * @default - the context value `TrainingBackend.CONTEXT_KEY` if set, else TrainingBackend.pytorchJob()
    */
   readonly backend?: TrainingBackend;
   /**

@@ -116,7 +116,7 @@ export class GpuTrainingJob extends Construct {
     this.nodes = props.elastic ? props.elastic.maxNodes : props.nodes ?? 1;
     this.nodePool = props.nodePool ?? GpuNodePool.seedDefault();
     this.queueing = props.queueing ?? Queueing.none();
-    this.backend = props.backend ?? TrainingBackend.pytorchJob();
+    this.backend = props.backend ?? TrainingBackend._fromContext(this);
     this.storage = props.storage;
     this.metricsPort = props.metricsPort ?? TrainerContract.DEFAULT_METRICS_PORT;
     this.activeDeadline = props.activeDeadline ?? Duration.days(3);
@@ -146,6 +146,7 @@ export class GpuTrainingJob extends Construct {
     for (const m of props.mounts ?? []) this.addClaimMount(m);
 
     const backend = this.backend._impl;
+    backend.checkProps?.(props);
     const create = (name?: string) => new ApiObject(this, 'Resource', {
       apiVersion: backend.apiVersion,
       kind: backend.kind,
@@ -156,7 +157,7 @@ export class GpuTrainingJob extends Construct {
         labels: { ...props.labels, [LABELS.partOf]: PART_OF, ...this.queueing._render(this.gangSize).labels },
         annotations: { ...props.annotations },
       },
-      spec: Lazy.any({ produce: () => backend.renderSpec(this.workload()) }),
+      spec: Lazy.any({ produce: () => backend.renderSpec(this.workload(), this) }),
     });
     let resource = create(props.name);
     if (!props.name && resource.name.length > backend.maxJobNameLength) {
