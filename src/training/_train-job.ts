@@ -42,7 +42,7 @@ const MAX_CONDITIONS = 8;
 const nonEmpty = <T extends object>(x: T): T | undefined => (Object.keys(x).length > 0 ? x : undefined);
 
 /** A value that only a workflow resolves (`{{workflow.name}}`, `{{retries}}`): it cannot be on a top-level object. */
-const perRun = (value: string) => value.includes('{{');
+const perRun = (value: string | undefined) => value !== undefined && value.includes('{{');
 
 function claimVolumes(claims: ClaimMount[]): any[] {
   const byVolume = new Map<string, ClaimMount[]>();
