@@ -1,7 +1,7 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
 import { EXAMPLES } from '../examples';
 import {
-  CleanPodPolicy, GpuTrainingJob, GpuTrainingJobProps, KueueClusterQueue, KueueResourceFlavor, Pipeline, Queueing, RestartPolicy,
+  BaseModel, CleanPodPolicy, GpuTrainingJob, GpuTrainingJobProps, KueueClusterQueue, KueueResourceFlavor, Pipeline, Queueing, RestartPolicy,
   SecretKey, SftStage, TrainerCommand, TrainerVersion, TrainingBackend, TrainingVolumes, VolcanoQueue,
 } from '../src';
 import { manifestOf } from './util/argo';
@@ -30,7 +30,7 @@ const podSpecOf = (runtime: any) => runtime.spec.template.spec.replicatedJobs[0]
 function pipelineWith(props: Partial<GpuTrainingJobProps> = {}): { docs: any[]; wf: any; manifest: any; template: any } {
   const chart = Testing.chart();
   const pipeline = new Pipeline(chart, 'p', { name: 'ko', image: IMAGE });
-  const sft = new SftStage(chart, 'sft', { image: IMAGE, baseModel: 'Qwen/Qwen2.5-7B', backend: TRAIN_JOB, ...props } as any);
+  const sft = new SftStage(chart, 'sft', { image: IMAGE, baseModel: BaseModel.huggingFace('Qwen/Qwen2.5-7B'), backend: TRAIN_JOB, ...props } as any);
   pipeline.addStage(sft);
   const docs = Testing.synth(chart);
   expectValid(docs);
@@ -97,8 +97,8 @@ describe('TrainingBackend.trainJob', () => {
   test('two stages never share a runtime name', () => {
     const chart = Testing.chart();
     const pipeline = new Pipeline(chart, 'p', { name: 'ko', image: IMAGE });
-    const a = new SftStage(chart, 'a', { image: IMAGE, baseModel: 'm', backend: TRAIN_JOB, name: 'same' });
-    const b = new SftStage(chart, 'b', { image: IMAGE, baseModel: 'm', backend: TRAIN_JOB, name: 'same' });
+    const a = new SftStage(chart, 'a', { image: IMAGE, baseModel: BaseModel.huggingFace('Qwen/Qwen2.5-7B'), backend: TRAIN_JOB, name: 'same' });
+    const b = new SftStage(chart, 'b', { image: IMAGE, baseModel: BaseModel.huggingFace('Qwen/Qwen2.5-7B'), backend: TRAIN_JOB, name: 'same' });
     pipeline.addStage(a);
     pipeline.addStage(b);
     const names = Testing.synth(chart).filter((d) => d.kind === 'TrainingRuntime').map((d) => d.metadata.name);
@@ -178,7 +178,7 @@ describe('TrainingBackend.trainJob', () => {
   test('fails when the name the JobSet derives for the last node does not fit', () => {
     const chart = Testing.chart();
     const pipeline = new Pipeline(chart, 'p', { name: 'korean-llm-training-pipeline-x', image: IMAGE });
-    pipeline.addStage(new SftStage(chart, 'sft', { image: IMAGE, baseModel: 'm', backend: TRAIN_JOB, nodes: 16 }), { name: 'supervised-fine-tuning' });
+    pipeline.addStage(new SftStage(chart, 'sft', { image: IMAGE, baseModel: BaseModel.huggingFace('Qwen/Qwen2.5-7B'), backend: TRAIN_JOB, nodes: 16 }), { name: 'supervised-fine-tuning' });
     expect(() => Testing.synth(chart)).toThrow(/'<run>-supervised-fine-tuning-xxxxx-node-0-N' fits 63 characters/);
   });
 });
