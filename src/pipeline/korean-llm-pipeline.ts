@@ -11,6 +11,7 @@ import { ExperimentTracking } from '../platform/experiment-tracking';
 import { IModelServer } from '../platform/model-server';
 import { SecretKey } from '../secret-key';
 import { CptStage } from '../training/cpt-stage';
+import { TrainingBackend } from '../training/backend';
 import { Queueing } from '../training/queueing';
 import { PreferenceMethod, RewardFunction, RlhfStage } from '../training/rlhf-stage';
 import { SftStage } from '../training/sft-stage';
@@ -237,6 +238,11 @@ export interface KoreanLlmPipelineProps extends PipelineProps {
    */
   readonly queueing?: Queueing;
   /**
+   * The job API of the training stages: `TrainingBackend.trainJob()` for Kubeflow Trainer v2.
+   * @default - the context value `TrainingBackend.CONTEXT_KEY` if set, else TrainingBackend.pytorchJob()
+   */
+  readonly backend?: TrainingBackend;
+  /**
    * Hugging Face token for gated models.
    * @default - none
    */
@@ -332,6 +338,7 @@ export class KoreanLlmPipeline extends Pipeline {
       storage: this.storage,
       nodePool: props.nodePool,
       queueing: props.queueing,
+      backend: props.backend,
       modelName: multi ? m.name : undefined,
       modelSize: m.modelSize,
       hfToken: props.hfToken,
