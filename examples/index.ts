@@ -9,12 +9,14 @@ import { platformScheduler } from './platform-scheduler';
 import { platformStorage, platformStorageClass } from './platform-storage';
 import { platformTracking } from './platform-tracking';
 import { standaloneStages, twoNodeJob } from './standalone-stages';
+import { trainJobPipeline } from './trainjob-pipeline';
 
 export const EXAMPLES: { [name: string]: (app: App) => Chart } = {
   'korean-llm-platform': koreanLlmPlatform,
   'standalone-stages': standaloneStages,
   'two-node-job': twoNodeJob,
   'korean-llm-pipeline': seedPipeline,
+  'korean-llm-pipeline-trainjob': trainJobPipeline,
   'multi-model-pipeline': multiModelPipeline,
   'scheduled-retraining': scheduledRetraining,
   'custom-pipeline': customPipeline,

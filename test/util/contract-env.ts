@@ -146,6 +146,15 @@ function pyTorchJobContainers(job: any, origin: string, label: string, scope?: P
   return out;
 }
 
+/** The trainer of a TrainJob (`spec.trainer`: image, command, env of the runtime's container `node`). */
+function trainJobContainers(job: any, origin: string, label: string, scope?: PlaceholderScope): { label: string; content: ContainerEnvFile }[] {
+  const trainer = job?.spec?.trainer;
+  const command = trainer ? trainerCommandOf(trainer) : undefined;
+  if (!command) return [];
+  const suffix = 'trainer';
+  return [{ label: label ? `${label}-${suffix}` : suffix, content: envFile(trainer, `${origin} trainer`, command, scope) }];
+}
+
 /** spec.arguments.parameters of an Argo document: name -> value or default. */
 function workflowParameters(spec: any): Map<string, string | undefined> {
   const params = new Map<string, string | undefined>();
@@ -193,6 +202,10 @@ export function trainerContainers(example: string, docs: any[]): TrainerContaine
       for (const c of pyTorchJobContainers(doc, origin, '')) add(docPart, c.label, c.content);
       continue;
     }
+    if (doc?.kind === 'TrainJob') {
+      for (const c of trainJobContainers(doc, origin, '')) add(docPart, c.label, c.content);
+      continue;
+    }
     const spec = doc?.kind === 'CronWorkflow' ? doc?.spec?.workflowSpec
       : (doc?.kind === 'Workflow' || doc?.kind === 'WorkflowTemplate') ? doc?.spec : undefined;
     if (!spec) continue;
@@ -205,6 +218,9 @@ export function trainerContainers(example: string, docs: any[]): TrainerContaine
         const manifest: any = yaml.load(t.resource.manifest);
         if (manifest?.kind === 'PyTorchJob') {
           for (const c of pyTorchJobContainers(manifest, `${where} (PyTorchJob manifest)`, t.name, scope)) add(docPart, c.label, c.content);
+        }
+        if (manifest?.kind === 'TrainJob') {
+          for (const c of trainJobContainers(manifest, `${where} (TrainJob manifest)`, t.name, scope)) add(docPart, c.label, c.content);
         }
       }
       if (t.container) {
