@@ -21,6 +21,8 @@ export function koreanLlmPlatform(app: App): Chart {
   // Kueue admits a job only when all of its GPUs fit the quota: no half-started multi-node jobs
   const queue = new KueueGpuQueue(chart, 'gpu-queue', { gpus: 16, nodePool });
 
+  // serving runs on its own GPU nodes (GpuNodePool.inferenceDefault(), `node-type: gpu-inference`),
+  // as does the evaluate step: GPUs of the queue's nodes taken outside Kueue would starve its jobs
   const server = new VllmServer(chart, 'llm-inference-server', {
     name: 'llm-inference-server',
     image: 'vllm/vllm-openai:v0.11.0',
@@ -30,7 +32,6 @@ export function koreanLlmPlatform(app: App): Chart {
     gpus: 1,
     cpu: Cpu.units(8),
     memory: Size.gibibytes(64),
-    nodePool,
   });
 
   new KoreanLlmPipeline(chart, 'pipeline', {

@@ -1,7 +1,8 @@
 // The seed's pipelines (sections 4, 8 and 9.1) and a custom one built from the same parts.
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Cron } from 'cdk8s';
+import { ConcurrencyPolicy } from 'cdk8s-plus-28';
 import {
-  BaseModel, ConcurrencyPolicy, GpuNodePool, IModelServer, KoreanBenchmark, KoreanLlmPipeline, Pipeline,
+  BaseModel, GpuNodePool, IModelServer, KoreanBenchmark, KoreanLlmPipeline, Pipeline,
   PipelineKind, PreferenceMethod, SecretKey, SftStage, TrainingVolumes,
 } from '../src';
 import { IMAGE } from './standalone-stages';
@@ -65,7 +66,7 @@ export function scheduledRetraining(app: App): Chart {
   const chart = new Chart(app, 'weekly-retraining', { namespace: 'llm-training', disableResourceNameHashes: true });
   new KoreanLlmPipeline(chart, 'weekly', {
     name: 'weekly-retrain',
-    kind: PipelineKind.cron('0 3 * * 0', { timezone: 'Asia/Seoul', concurrencyPolicy: ConcurrencyPolicy.FORBID }),
+    kind: PipelineKind.cron(Cron.schedule({ minute: '0', hour: '3', weekDay: '0' }), { timezone: 'Asia/Seoul', concurrencyPolicy: ConcurrencyPolicy.FORBID }),
     image: IMAGE,
     baseModel: 'unsloth/Qwen2.5-7B-bnb-4bit',
     preprocess: { enabled: false },
@@ -85,8 +86,8 @@ export function customPipeline(app: App): Chart {
   const highLr = new SftStage(pipeline, 'sft-high-lr', { image: IMAGE, baseModel: base, learningRate: 2e-4, modelName: 'qwen-7b-high' });
   pipeline.addStage(lowLr);
   pipeline.addStage(highLr, { baseModelParameter: 'sft-low-lr-base-model' });
-  const evalLow = pipeline.addEvaluation('eval-low-lr', { model: lowLr, benchmarks: [KoreanBenchmark.KOBEST, KoreanBenchmark.custom('kmmlu_hard')] });
-  const evalHigh = pipeline.addEvaluation('eval-high-lr', { model: highLr, benchmarks: [KoreanBenchmark.KOBEST, KoreanBenchmark.custom('kmmlu_hard')] });
+  const evalLow = pipeline.addEvaluation('eval-low-lr', { model: lowLr, benchmarks: [KoreanBenchmark.KOBEST, KoreanBenchmark.of('kmmlu_hard')] });
+  const evalHigh = pipeline.addEvaluation('eval-high-lr', { model: highLr, benchmarks: [KoreanBenchmark.KOBEST, KoreanBenchmark.of('kmmlu_hard')] });
   const server = vllmDeployment('llm-inference-server');
   pipeline.addDeployment('deploy-low-lr', { model: lowLr, server, gate: evalLow, competitors: [evalHigh], minScore: 0.5 });
   pipeline.addDeployment('deploy-high-lr', { model: highLr, server, gate: evalHigh, competitors: [evalLow], minScore: 0.5 });

@@ -16,7 +16,7 @@ export function platformVllm(app: App): Chart {
     cpu: Cpu.units(8),
     memory: Size.gibibytes(64),
     maxModelLen: 8192,
-    nodePool: GpuNodePool.fromLabels({ 'node-type': 'gpu-inference' }),
+    nodePool: GpuNodePool.inferenceDefault(), // the default: nodes labelled node-type: gpu-inference
     hfToken: SecretKey.of('hf-token', 'token').asOptional(),
     autoscaling: { minReplicas: 1, maxReplicas: 10, podsMetric: { metricName: 'vllm:num_requests_waiting', averageValue: 5 } },
   });

@@ -7,6 +7,10 @@ import { Duration, Size, SizeRoundingBehavior } from 'cdk8s';
 const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** A DNS-1123 label: names of most objects, label values are looser. */
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A DNS-1123 subdomain: dot-separated labels (names of Secrets, PersistentVolumeClaims, StorageClasses). */
+const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** The name part of a label key (or a qualified name). */
+const LABEL_KEY_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 /** An environment variable name as the trainer contract and POSIX shells expect it. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A Kubernetes label value. */
@@ -55,6 +59,39 @@ export function dns1123Label(prop: string, value: string | undefined, maxLength 
   if (value === undefined) return;
   if (value.length > maxLength || !DNS_1123_LABEL.test(value)) {
     fail(prop, value, `a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most ${maxLength} characters)`);
+  }
+}
+
+/**
+ * A DNS-1123 subdomain, what Kubernetes accepts as the name of a Secret, a PersistentVolumeClaim or a
+ * StorageClass (`hf.token`, `data.v2`): apimachinery's `IsDNS1123Subdomain`.
+ */
+export function dns1123Subdomain(prop: string, value: string | undefined): void {
+  if (value === undefined) return;
+  if (value.length > 253 || !DNS_1123_SUBDOMAIN.test(value)) {
+    fail(prop, value, 'a DNS-1123 subdomain (lower-case letters, digits, \'-\' and \'.\', each \'.\'-separated part starting and ending with a letter or digit, at most 253 characters)');
+  }
+}
+
+/** A namespace name: a DNS-1123 label (apimachinery's `ValidateNamespaceName`). */
+export function namespace(prop: string, value: string | undefined): void {
+  if (value === undefined) return;
+  if (value.length > 63 || !DNS_1123_LABEL.test(value)) {
+    fail(prop, value, 'a namespace name: a DNS-1123 label (lower-case letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters)');
+  }
+}
+
+/**
+ * A label key: an optional DNS-1123 subdomain prefix and '/', then a name of at most 63 letters,
+ * digits, '-', '_' or '.', starting and ending with a letter or digit (apimachinery's `IsQualifiedName`).
+ */
+export function labelKey(prop: string, key: string): void {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_1123_SUBDOMAIN.test(prefix));
+  if (!prefixOk || name.length > 63 || !LABEL_KEY_NAME.test(name)) {
+    fail(prop, key, 'a label key (an optional DNS-1123 subdomain prefix and \'/\', then at most 63 letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit; no spaces)');
   }
 }
 

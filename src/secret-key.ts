@@ -25,7 +25,7 @@ export class SecretKey {
     /** Whether the pod starts when the Secret or key is missing. */
     public readonly optional: boolean,
   ) {
-    v.dns1123Label('secretName', secretName, 253);
+    v.dns1123Subdomain('secretName', secretName);
     if (!/^[-._a-zA-Z0-9]+$/.test(key)) v.fail('key', key, 'a Secret key (letters, digits, \'-\', \'_\' or \'.\')');
   }
 

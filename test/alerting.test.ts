@@ -79,7 +79,8 @@ describe('SlackAlerts', () => {
     expectValid(docs);
     const amc = find(docs, 'AlertmanagerConfig');
     expect(amc.apiVersion).toBe('monitoring.coreos.com/v1alpha1');
-    expect(amc.spec.route.matchers).toEqual([{ name: 'alert_group', value: 'korean-llm-training', matchType: '=' }]);
+    // `=~` on a literal (Alertmanager anchors it): a plain `=` is YAML 1.1's value tag, which PyYAML cannot load
+    expect(amc.spec.route.matchers).toEqual([{ name: 'alert_group', value: 'korean-llm-training', matchType: '=~' }]);
     expect(amc.spec.route.receiver).toBe('slack');
     const slack = amc.spec.receivers[0].slackConfigs[0];
     expect(slack.apiURL).toEqual({ name: 'slack-webhook', key: 'url' });

@@ -68,6 +68,20 @@ describe('GpuNodePool', () => {
   });
 
   test('fails when a taint key is empty', () => {
-    expect(() => GpuNodePool.anyGpuNode({ taints: [{ key: '' }] })).toThrow("'nodePool.taints[].key' must be a non-empty string, got ''");
+    expect(() => GpuNodePool.anyGpuNode({ taints: [{ key: '' }] })).toThrow("'nodePool.taints[].key' must be a label key (an optional DNS-1123 subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; no spaces), got ''");
+  });
+
+  test('fails when a node label key has spaces or an invalid prefix', () => {
+    for (const bad of ['node type', 'node-type ', 'Example.com/pool', 'a/b/c', '/pool', 'example.com/', 'x'.repeat(64)]) {
+      expect(() => GpuNodePool.fromLabels({ [bad]: 'gpu' })).toThrow(`'nodePool.labels key' must be a label key (an optional DNS-1123 subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; no spaces), got '${bad}'`);
+    }
+    expect(GpuNodePool.fromLabels({ 'cloud.google.com/gke-nodepool': 'gpu', 'Node_Type.v2': 'a' }).nodeSelector).toEqual({ 'cloud.google.com/gke-nodepool': 'gpu', 'Node_Type.v2': 'a' });
+  });
+
+  test('inferenceDefault: its own nodes, apart from the training pool', () => {
+    const pool = GpuNodePool.inferenceDefault();
+    expect(pool.nodeSelector).toEqual({ 'node-type': 'gpu-inference' });
+    expect(pool.nodeSelector).not.toEqual(GpuNodePool.seedDefault().nodeSelector);
+    expect(pool._tolerations()).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
   });
 });

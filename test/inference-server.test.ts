@@ -18,6 +18,28 @@ function vllm(props: Partial<VllmServerProps> = {}) {
   return { server, docs };
 }
 
+/**
+ * What Pod Security Admission's "restricted" profile rejects in a pod spec (Kubernetes 1.28 checks:
+ * runAsNonRoot, allowPrivilegeEscalation false, capabilities drop ALL, seccomp RuntimeDefault or
+ * Localhost, no privileged, no host namespaces).
+ */
+function restrictedViolations(pod: any, containers: any[]): string[] {
+  const out: string[] = [];
+  const podSc = pod.securityContext ?? {};
+  if (pod.hostNetwork || pod.hostPID || pod.hostIPC) out.push('host namespaces');
+  for (const c of containers) {
+    const sc = c.securityContext ?? {};
+    const name = c.name ?? 'model';
+    if (sc.allowPrivilegeEscalation !== false) out.push(`${name}: allowPrivilegeEscalation`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${name}: capabilities.drop ALL`);
+    if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) out.push(`${name}: runAsNonRoot`);
+    if (sc.privileged) out.push(`${name}: privileged`);
+    const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
+    if (!['RuntimeDefault', 'Localhost'].includes(seccomp)) out.push(`${name}: seccompProfile`);
+  }
+  return out;
+}
+
 describe('VllmServer', () => {
   test('a GPU Deployment serving the model read-only, with probes, /dev/shm and a non-root security context', () => {
     const { docs, server } = vllm({ hfToken: SecretKey.of('hf', 'token'), maxModelLen: 8192, gpuMemoryUtilization: 0.85 });
@@ -46,8 +68,12 @@ describe('VllmServer', () => {
     expect(pod.volumes).toContainEqual({ name: 'claim-model-output-pvc', persistentVolumeClaim: { claimName: 'model-output-pvc', readOnly: true } });
     expect(c.volumeMounts).toContainEqual({ name: 'claim-model-output-pvc', mountPath: '/output', readOnly: true });
     expect(c.volumeMounts).toContainEqual({ name: 'dshm', mountPath: '/dev/shm' });
-    expect(pod.nodeSelector).toEqual({ 'node-type': 'gpu-training' });
+    // inference has its own GPU nodes by default: never the training pool a Kueue queue hands out
+    expect(pod.nodeSelector).toEqual({ 'node-type': 'gpu-inference' });
     expect(pod.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(restrictedViolations(pod, pod.containers)).toEqual([]);
+    expect(pod.volumes.filter((vol: any) => ['tmp', 'cache'].includes(vol.name)))
+      .toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '20Gi' } }, { name: 'cache', emptyDir: { sizeLimit: '200Gi' } }]);
     expect(server.url).toBe('http://korean-llm.llm-training.svc:8000/v1');
   });
 
@@ -138,7 +164,14 @@ describe('KServeModelServer', () => {
     expect(isvc.apiVersion).toBe('serving.kserve.io/v1beta1');
     expect(isvc.metadata.annotations['serving.kserve.io/deploymentMode']).toBe('RawDeployment');
     const p = isvc.spec.predictor;
-    expect(p).toMatchObject({ minReplicas: 1, maxReplicas: 3, nodeSelector: { 'node-type': 'gpu-training' } });
+    expect(p).toMatchObject({ minReplicas: 1, maxReplicas: 3, nodeSelector: { 'node-type': 'gpu-inference' } });
+    // the predictor is a pod spec: Pod Security "restricted" holds for it and its model container
+    expect(restrictedViolations(p, [p.model])).toEqual([]);
+    expect(restrictedViolations({ ...p, securityContext: undefined }, [{ ...p.model, securityContext: undefined }]))
+      .toEqual(['model: allowPrivilegeEscalation', 'model: capabilities.drop ALL', 'model: runAsNonRoot', 'model: seccompProfile']);
+    expect(p.securityContext).toEqual({
+      fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch', runAsGroup: 1000, runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(p.model.modelFormat).toEqual({ name: 'huggingface' });
     expect(p.model.storageUri).toBe('pvc://model-output-pvc/runs/ko-1/qwen/rlhf/model');
     expect(p.model.args).toEqual(['--model_name=korean-llm', '--tensor-parallel-size=2']);
@@ -170,6 +203,14 @@ describe('KServeModelServer', () => {
     server.inferenceService.addJsonPatch(JsonPatch.add('/spec/predictor/timeout', 300));
     const isvc = find(Testing.synth(chart), 'InferenceService');
     expect(isvc.spec.predictor.timeout).toBe(300);
+  });
+
+  test('runAsUser sets the predictor\'s user', () => {
+    const chart = nsChart();
+    new KServeModelServer(chart, 'isvc', { modelPath: MODEL, runAsUser: 2000 });
+    const p = find(Testing.synth(chart), 'InferenceService').spec.predictor;
+    expect(p.securityContext.runAsUser).toBe(2000);
+    expect(() => new KServeModelServer(nsChart(), 'i', { modelPath: MODEL, runAsUser: 0 })).toThrow("'runAsUser' must be a non-root UID (a positive integer), got 0");
   });
 
   test('fails when min > max or the mode is unknown', () => {

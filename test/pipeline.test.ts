@@ -574,12 +574,12 @@ describe('Pipeline bad input', () => {
     expect(() => pipeline.addContainerStep('main', { command: ['true'] })).toThrow(/not main, exit-handler, cleanup or notify\), got 'main'/);
   });
 
-  test('fails when the deploy gate is not an evaluate step', () => {
+  test('fails when the deploy gate does not declare the compared output', () => {
     const pipeline = newPipeline();
     const sft = sftOf(pipeline);
     const train = pipeline.addStage(sft);
     expect(() => pipeline.addDeployment('deploy', { model: sft, server: server(), gate: train }))
-      .toThrow(/'gate' must be an evaluate step \(added with addEvaluation\), got 'sft'/);
+      .toThrow("'gate' must be a step declaring output parameter 'score' (an evaluate step, or a container step with outputFiles; 'sft' declares 'job-name'), got 'sft'");
   });
 
   test('fails when minScore is outside 0..1', () => {

@@ -18,7 +18,12 @@ describe('SecretKey', () => {
   });
 
   test('fails when the Secret name is invalid', () => {
-    expect(() => SecretKey.of('WandB', 'api-key')).toThrow("'secretName' must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 253 characters), got 'WandB'");
+    expect(() => SecretKey.of('WandB', 'api-key')).toThrow("'secretName' must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', each '.'-separated part starting and ending with a letter or digit, at most 253 characters), got 'WandB'");
+    expect(() => SecretKey.of('hf..token', 'token')).toThrow("'secretName' must be a DNS-1123 subdomain");
+  });
+
+  test('a Secret name may be a DNS-1123 subdomain, as Kubernetes allows', () => {
+    expect(SecretKey.of('hf.token', 'token')._envSource()).toEqual({ secretKeyRef: { name: 'hf.token', key: 'token' } });
   });
 
   test('fails when the key is invalid', () => {

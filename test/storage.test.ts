@@ -22,7 +22,22 @@ describe('ClaimMount', () => {
   });
 
   test('fails when the claim name is invalid', () => {
-    expect(() => ClaimMount.of('Data_PVC', '/data')).toThrow("'claimName' must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 253 characters), got 'Data_PVC'");
+    expect(() => ClaimMount.of('Data_PVC', '/data')).toThrow("'claimName' must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', each '.'-separated part starting and ending with a letter or digit, at most 253 characters), got 'Data_PVC'");
+    for (const bad of ['data..v2', '.data', 'data.', 'data.V2', 'a'.repeat(254)]) {
+      expect(() => ClaimMount.of(bad, '/data')).toThrow('\'claimName\' must be a DNS-1123 subdomain');
+    }
+  });
+
+  test('a claim name may be a DNS-1123 subdomain, as Kubernetes allows for PersistentVolumeClaims', () => {
+    const claim = ClaimMount.of('data.v2', '/data');
+    expect(claim.claimName).toBe('data.v2');
+    expect(claim.volumeName).toBe('claim-data-v2');
+    expect(ClaimMount.of('a'.repeat(253), '/data').claimName).toHaveLength(253);
+  });
+
+  test('fails when two claims would get the same pod volume name', () => {
+    expect(() => TrainingVolumes.fromClaims({ dataClaimName: 'data.v2', outputClaimName: 'data-v2' }))
+      .toThrow("'outputClaimName' must be a claim whose pod volume name differs from the data claim's ('claim-data-v2'): rename one of the claims, got 'data-v2'");
   });
 
   test('fails when the mount path is relative or the root', () => {

@@ -104,6 +104,6 @@ describe('TrainingStorage', () => {
   test('fails when the mount paths clash or a name is invalid', () => {
     expect(() => new TrainingStorage(nsChart(), 's', { source: VolumeSource.storageClass('x'), output: { mountPath: '/data' } }))
       .toThrow("'output.mountPath' must be different from the data mount path, got '/data'");
-    expect(() => VolumeSource.storageClass('Fast_NFS')).toThrow("'storageClassName' must be a DNS-1123 label");
+    expect(() => VolumeSource.storageClass('Fast_NFS')).toThrow("'storageClassName' must be a DNS-1123 subdomain");
   });
 });

@@ -11,6 +11,7 @@ import { ExperimentTracking } from '../platform/experiment-tracking';
 import { IModelServer } from '../platform/model-server';
 import { SecretKey } from '../secret-key';
 import { CptStage } from '../training/cpt-stage';
+import { GpuNodePool } from '../training/gpu-node-pool';
 import { TrainingBackend } from '../training/backend';
 import { Queueing } from '../training/queueing';
 import { PreferenceMethod, RewardFunction, RlhfStage } from '../training/rlhf-stage';
@@ -167,7 +168,8 @@ export interface EvaluationOptions {
    */
   readonly benchmarks?: KoreanBenchmark[];
   /**
-   * The lowest score (0..1) that deploys (workflow parameter `min-score`).
+   * The lowest score (0..1) that deploys (workflow parameter `min-score`). Only with `server`:
+   * without a deploy step there is nothing to gate, and the value is rejected rather than ignored.
    * @default 0.5
    */
   readonly minScore?: number;
@@ -176,6 +178,53 @@ export interface EvaluationOptions {
    * @default 1
    */
   readonly gpus?: number;
+  /**
+   * CPU of the evaluation.
+   * @default Cpu.units(8)
+   */
+  readonly cpu?: kplus.Cpu;
+  /**
+   * Memory of the evaluation.
+   * @default Size.gibibytes(50)
+   */
+  readonly memory?: Size;
+  /**
+   * The image of your own evaluation, whose score then gates the deployment.
+   * @default - the pipeline's image
+   */
+  readonly image?: string;
+  /**
+   * Your own evaluation command: it gets the evaluate step's env (`MODEL_PATH`, `EVAL_TASKS`,
+   * `SCORE_FILE`, ...) and writes its score (0..1) to `$SCORE_FILE`.
+   * @default ['python', '-m', 'korean_llm_trainer', 'evaluate']
+   */
+  readonly command?: string[];
+  /**
+   * Arguments of the command.
+   * @default - none
+   */
+  readonly args?: string[];
+  /**
+   * More environment variables of the evaluation.
+   * @default - none
+   */
+  readonly env?: { [name: string]: string };
+  /**
+   * Environment variables from Secrets.
+   * @default - none
+   */
+  readonly secretEnv?: { [name: string]: SecretKey };
+  /**
+   * Where the evaluation runs.
+   * @default - the pipeline's `gpuStepNodePool` (`GpuNodePool.inferenceDefault()`), or with `queueing` the pipeline's `nodePool`
+   */
+  readonly nodePool?: GpuNodePool;
+  /**
+   * Admit the evaluation through a Kueue LocalQueue (Kueue's Pod integration must be enabled);
+   * it then runs on the training pool.
+   * @default Queueing.none() - on the evaluation node pool, outside the training queue
+   */
+  readonly queueing?: Queueing;
   /**
    * Examples per task (smoke runs).
    * @default - all
@@ -278,8 +327,11 @@ export class ModelBranch {
  * The seed's pipeline with one call: preprocess -> CPT -> SFT -> RLHF -> evaluate -> deploy, for one
  * model or fanned out over several (one branch per model, sharing the preprocessed corpus).
  *
- * Workflow parameters: `data-path` (raw corpus), `base-model` (single model) or `<model>-cpt-base-model`,
- * `<step>-learning-rate` for every training step, `min-score` for the gate, `run-label`.
+ * Workflow parameters: `data-path` (raw corpus), `base-model` (single model) or `<model>-base-model`,
+ * `<step>-learning-rate` for every training step, `min-score` for the gate (with a `server`), `run-label`.
+ *
+ * To gate the deployment on a step of your own as well (a safety eval), add it and then
+ * `pipeline.addDeploymentGate(pipeline.deployStep!, { step, output, minValue })`.
  */
 export class KoreanLlmPipeline extends Pipeline {
   /** One branch per model. */
@@ -305,6 +357,9 @@ export class KoreanLlmPipeline extends Pipeline {
       v.fail('server', props.server.resourceName, 'used with a single model (with several, add your own deploy step for the chosen one: see the custom pipeline example)');
     }
     v.numberIn('evaluation.minScore', props.evaluation?.minScore, 0, 1);
+    if (props.evaluation?.minScore !== undefined && !props.server) {
+      v.fail('evaluation.minScore', props.evaluation.minScore, 'unset without \'server\' (no deploy step to gate; set a server, or gate your own deploy step with addDeployment)');
+    }
 
     const pre = props.preprocess ?? {};
     v.absolutePath('preprocess.inputPath', pre.inputPath);
@@ -376,11 +431,21 @@ export class KoreanLlmPipeline extends Pipeline {
         : undefined;
       const finalStage = rlhf ?? sft ?? cpt;
       if (!finalStage) v.fail(multi ? `models['${m.name}'] stages` : 'cpt/sft/rlhf', 'all disabled', 'at least one enabled training stage');
+      const e = props.evaluation ?? {};
       const evaluation = this.addEvaluation(`${prefix}evaluate`, {
         model: finalStage,
-        benchmarks: props.evaluation?.benchmarks,
-        gpus: props.evaluation?.gpus,
-        limit: props.evaluation?.limit,
+        benchmarks: e.benchmarks,
+        gpus: e.gpus,
+        cpu: e.cpu,
+        memory: e.memory,
+        limit: e.limit,
+        image: e.image,
+        command: e.command,
+        args: e.args,
+        env: e.env,
+        secretEnv: e.secretEnv,
+        nodePool: e.nodePool,
+        queueing: e.queueing,
       });
       return new ModelBranch(m.name, finalStage, evaluation, cpt, sft, rlhf);
     });

@@ -1,17 +1,6 @@
-import { Duration } from 'cdk8s';
+import { Cron, Duration } from 'cdk8s';
+import { ConcurrencyPolicy } from 'cdk8s-plus-28';
 import * as v from '../_validate';
-
-/**
- * What a CronWorkflow does when a scheduled run is due while the previous one still runs.
- */
-export enum ConcurrencyPolicy {
-  /** Skip the new run (the default: two retraining runs would compete for the same GPUs). */
-  FORBID = 'Forbid',
-  /** Start the new run alongside. */
-  ALLOW = 'Allow',
-  /** Stop the running one and start the new run. */
-  REPLACE = 'Replace',
-}
 
 /**
  * Options of a scheduled pipeline.
@@ -23,7 +12,8 @@ export interface CronOptions {
    */
   readonly timezone?: string;
   /**
-   * What happens when a run is due while another runs.
+   * What happens when a run is due while another runs (cdk8s-plus-28's `ConcurrencyPolicy`, whose
+   * values are Argo's too). Forbid by default: two retraining runs would compete for the same GPUs.
    * @default ConcurrencyPolicy.FORBID
    */
   readonly concurrencyPolicy?: ConcurrencyPolicy;
@@ -63,7 +53,6 @@ const CRON_FIELDS: Array<{ min: number; max: number; names?: string[] }> = [
  * `*`, `?` (day fields), a value or a range, optionally `/step`, values within the field's range.
  */
 function isCronSchedule(schedule: string): boolean {
-  if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(schedule)) return true;
   const fields = schedule.split(/\s+/);
   if (fields.length !== 5) return false;
   return fields.every((field, i) => field.split(',').every((item) => {
@@ -85,6 +74,24 @@ function isCronSchedule(schedule: string): boolean {
 }
 
 /**
+ * An IANA time zone name as Go's `time.LoadLocation` (which Argo's cron controller uses) finds it in
+ * the tz database: case-sensitive names such as `Asia/Seoul`, `UTC` or `Etc/GMT-9`, no offsets
+ * (`+09:00`) or abbreviations (`KST`). The database is the one of the JavaScript runtime (ICU);
+ * links such as `Asia/Calcutta` resolve there as in Go.
+ */
+function isIanaTimezone(tz: string): boolean {
+  if (!/^[A-Z][A-Za-z0-9_+-]*(\/[A-Z][A-Za-z0-9_+-]*)*$/.test(tz)) return false;
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+  } catch {
+    return false;
+  }
+  // ICU matches names case-insensitively; Go reads a file of exactly that name
+  return resolved === tz || resolved.toLowerCase() !== tz.toLowerCase();
+}
+
+/**
  * Which Argo object a pipeline is emitted as.
  */
 export class PipelineKind {
@@ -103,19 +110,20 @@ export class PipelineKind {
 
   /**
    * A `CronWorkflow`: periodic retraining.
-   * @param schedule a five-field cron expression, e.g. `0 3 * * 0` (Sundays at 03:00)
+   * @param schedule the schedule, e.g. `Cron.schedule({ minute: '0', hour: '3', weekDay: '0' })` (Sundays at 03:00)
    */
-  public static cron(schedule: string, options: CronOptions = {}): PipelineKind {
-    if (!isCronSchedule(schedule.trim())) {
-      v.fail('schedule', schedule, 'a five-field cron expression such as \'0 3 * * 0\' or a macro such as \'@weekly\'');
+  public static cron(schedule: Cron, options: CronOptions = {}): PipelineKind {
+    const expression = schedule.expressionString;
+    if (!isCronSchedule(expression)) {
+      v.fail('schedule', expression, 'a five-field cron expression such as \'0 3 * * 0\' (each field a value, range, list or step within its range)');
     }
     v.nonNegativeInt('successfulJobsHistoryLimit', options.successfulJobsHistoryLimit);
     v.nonNegativeInt('failedJobsHistoryLimit', options.failedJobsHistoryLimit);
     v.positiveDuration('startingDeadline', options.startingDeadline);
-    if (options.timezone !== undefined && !/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(options.timezone)) {
-      v.fail('timezone', options.timezone, 'an IANA timezone such as \'Asia/Seoul\'');
+    if (options.timezone !== undefined && !isIanaTimezone(options.timezone)) {
+      v.fail('timezone', options.timezone, 'an IANA time zone name such as \'Asia/Seoul\' or \'UTC\' (case-sensitive, no offsets or abbreviations)');
     }
-    return new PipelineKind('CronWorkflow', schedule.trim(), options);
+    return new PipelineKind('CronWorkflow', expression, options);
   }
 
   private constructor(

@@ -7,6 +7,7 @@ import { IModelServer } from '../platform/model-server';
 import { ITrainingStorage } from '../platform/storage';
 import { SecretKey } from '../secret-key';
 import { GpuNodePool } from '../training/gpu-node-pool';
+import { Queueing } from '../training/queueing';
 import { TrainingStage } from '../training/training-stage';
 
 /**
@@ -74,10 +75,24 @@ export interface ContainerStepProps extends StepOptions {
    */
   readonly memory?: Size;
   /**
-   * GPUs; a GPU step runs on the pipeline's node pool.
+   * GPUs; see `nodePool` and `queueing` for where a GPU step runs.
    * @default 0
    */
   readonly gpus?: number;
+  /**
+   * Where a GPU step runs.
+   * @default - the pipeline's `gpuStepNodePool` (`GpuNodePool.inferenceDefault()`), or with `queueing` the pipeline's `nodePool`
+   */
+  readonly nodePool?: GpuNodePool;
+  /**
+   * Admit the step's pod through a Kueue LocalQueue, like the training jobs (`Queueing.kueue(...)`:
+   * the label `kueue.x-k8s.io/queue-name` on the pod). Then the step may run on the training pool
+   * without Kueue handing its GPUs to a job as well. Needs Kueue's plain Pod integration (`pod` in
+   * the Kueue configuration's `integrations.frameworks`, off by default): without it the label is
+   * ignored and the pod takes the GPUs outside the queue.
+   * @default Queueing.none() - the pod goes straight to the scheduler, on `nodePool`
+   */
+  readonly queueing?: Queueing;
   /**
    * Mount the data volume read-write (preprocess writes its output to the output volume instead).
    * @default false
@@ -96,11 +111,49 @@ export interface ContainerStepProps extends StepOptions {
 }
 
 /**
- * The evaluate step: lm-evaluation-harness on Korean benchmarks, exposing output parameter `score`.
+ * The evaluate step: lm-evaluation-harness on Korean benchmarks (or your own evaluation), exposing
+ * output parameter `score`.
  */
 export interface EvaluationStepProps extends StepOptions {
   /** The stage whose merged model is evaluated (a dependency on it is added). */
   readonly model: TrainingStage;
+  /**
+   * The image of your own evaluation (a safety or domain eval, for example).
+   * @default - the pipeline's image
+   */
+  readonly image?: string;
+  /**
+   * Your own evaluation command. It gets the same env as the trainer's evaluate (`MODEL_PATH`,
+   * `MODEL_NAME`, `EVAL_TASKS`, `EVAL_OUTPUT_DIR`, `SCORE_FILE`, ...) and must write one number to
+   * `$SCORE_FILE`, which becomes output parameter `score` (a deploy step compares it as a number).
+   * @default ['python', '-m', 'korean_llm_trainer', 'evaluate']
+   */
+  readonly command?: string[];
+  /**
+   * Arguments of the command.
+   * @default - none
+   */
+  readonly args?: string[];
+  /**
+   * More environment variables.
+   * @default - none
+   */
+  readonly env?: { [name: string]: string };
+  /**
+   * Environment variables from Secrets (an API key of a judge model, for example).
+   * @default - none
+   */
+  readonly secretEnv?: { [name: string]: SecretKey };
+  /**
+   * Where the evaluation runs.
+   * @default - the pipeline's `gpuStepNodePool` (`GpuNodePool.inferenceDefault()`), or with `queueing` the pipeline's `nodePool`
+   */
+  readonly nodePool?: GpuNodePool;
+  /**
+   * Admit the evaluation through a Kueue LocalQueue (see `ContainerStepProps.queueing`).
+   * @default Queueing.none()
+   */
+  readonly queueing?: Queueing;
   /**
    * The benchmarks.
    * @default KoreanBenchmark.defaults() - kobest, kmmlu, haerae
@@ -134,6 +187,23 @@ export interface EvaluationStepProps extends StepOptions {
 }
 
 /**
+ * One more condition of a deployment: a step's numeric output parameter must reach a minimum.
+ */
+export interface DeploymentGate {
+  /** The step (of the same pipeline) whose output is compared; a dependency on it is added. */
+  readonly step: PipelineStep;
+  /** The output parameter the step declares (`outputFiles` of a container step); it must hold a number. */
+  readonly output: string;
+  /** The lowest value that deploys: the default of the workflow parameter `parameterName`. */
+  readonly minValue: number;
+  /**
+   * The workflow parameter holding the minimum (`argo submit -p <name>=...`).
+   * @default 'min-<output>'
+   */
+  readonly parameterName?: string;
+}
+
+/**
  * The deploy step: rolls the inference server to the evaluated model when its score is high enough.
  */
 export interface DeploymentStepProps extends StepOptions {
@@ -142,21 +212,34 @@ export interface DeploymentStepProps extends StepOptions {
   /** The server to roll. */
   readonly server: IModelServer;
   /**
-   * The evaluate step whose score gates the deployment (a dependency on it is added).
+   * The step whose numeric output gates the deployment (a dependency on it is added): an evaluate
+   * step, or any step of the pipeline that declares `gateOutput` (your own safety or domain eval).
    * @default - no gate: deploy after the model's stage
    */
   readonly gate?: PipelineStep;
   /**
-   * The lowest score (0..1) that deploys; the default of workflow parameter `min-score`.
+   * The gate's output parameter compared with `minScore` (it must hold a number).
+   * @default 'score'
+   */
+  readonly gateOutput?: string;
+  /**
+   * The lowest value of the gate's output that deploys (0..1 for an evaluate step's score); the
+   * default of workflow parameter `min-score` (`min-<gateOutput>` for another output).
    * @default 0.5
    */
   readonly minScore?: number;
   /**
-   * Other evaluate steps the gate's score must beat, to deploy only the best of several candidates
-   * (on a tie, the evaluate step added first wins). Dependencies on them are added.
+   * Other steps declaring `gateOutput` whose value the gate's must beat, to deploy only the best of
+   * several candidates (on a tie, the step added first wins). Dependencies on them are added.
    * @default - none
    */
   readonly competitors?: PipelineStep[];
+  /**
+   * More conditions, all of which must hold as well (a safety eval's output beside the benchmark
+   * score, for example). More can be added later with `pipeline.addDeploymentGate(...)`.
+   * @default - none
+   */
+  readonly additionalGates?: DeploymentGate[];
 }
 
 /**
@@ -183,10 +266,18 @@ export interface PipelineProps {
    */
   readonly name?: string;
   /**
-   * Node pool of GPU container steps (evaluation).
+   * The training node pool: `KoreanLlmPipeline` gives it to its stages, and GPU container steps that
+   * go through a Kueue queue (`queueing`) run on it.
    * @default GpuNodePool.seedDefault()
    */
   readonly nodePool?: GpuNodePool;
+  /**
+   * Where GPU container steps (the evaluation, your own GPU steps) run unless they go through a
+   * queue. Not the training pool: a pod that Kueue does not admit but that takes GPUs of the nodes
+   * a ClusterQueue hands out makes Kueue admit jobs that then cannot schedule.
+   * @default GpuNodePool.inferenceDefault() - nodes labelled `node-type: gpu-inference`, tolerating `nvidia.com/gpu:NoSchedule`
+   */
+  readonly gpuStepNodePool?: GpuNodePool;
   /**
    * Retries of each step.
    * @default - 2 retries, 2 minutes backoff doubling up to 1 hour

@@ -6,13 +6,15 @@ import { dagErrors, mermaid } from './_dag';
 import { exitHandlerTemplates } from './_exit-handler';
 import { KoreanBenchmark } from './korean-benchmark';
 import { PipelineKind } from './pipeline-kind';
-import { ContainerStepProps, DeploymentStepProps, EvaluationStepProps, PipelineProps, StageStepOptions } from './pipeline-options';
+import { ContainerStepProps, DeploymentGate, DeploymentStepProps, EvaluationStepProps, PipelineProps, StageStepOptions } from './pipeline-options';
 import { _StepRole, PipelineParameter, PipelineStep, RetryOptions } from './step';
 import * as v from '../_validate';
 import { Labels, LABELS, PART_OF } from '../labels';
-import { ITrainingStorage, TrainingVolumes } from '../platform/storage';
+import { cores } from '../platform/_platform';
+import { checkDistinctVolumes, ITrainingStorage, TrainingVolumes } from '../platform/storage';
 import { GpuNodePool } from '../training/gpu-node-pool';
 import { GpuTrainingJob } from '../training/gpu-training-job';
+import { QueueingKind } from '../training/queueing';
 import { TrainingStage } from '../training/training-stage';
 
 /** Longest Kubernetes name a controller can derive objects from (a DNS-1123 label). */
@@ -52,14 +54,18 @@ export class Pipeline extends Construct {
   public readonly storage: ITrainingStorage;
   /** The default image of container steps. */
   public readonly image: string;
-  /** The node pool of GPU container steps. */
+  /** The training node pool (GPU container steps that go through a queue run there too). */
   public readonly nodePool: GpuNodePool;
+  /** Where GPU container steps (the evaluation) run unless they go through a queue. */
+  public readonly gpuStepNodePool: GpuNodePool;
 
   private readonly props: PipelineProps;
   private readonly steps: PipelineStep[] = [];
   private readonly params = new Map<string, PipelineParameter>();
   private readonly resource: ApiObject;
   private readonly rules = new Map<string, Rule>();
+  /** The gates of each deploy step, in the order they were added. */
+  private readonly gates = new Map<PipelineStep, string[]>();
 
   public constructor(scope: Construct, id: string, props: PipelineProps) {
     super(scope, id);
@@ -72,11 +78,19 @@ export class Pipeline extends Construct {
     if (props.runAsUser !== undefined && (!Number.isInteger(props.runAsUser) || props.runAsUser < 1)) {
       v.fail('runAsUser', props.runAsUser, 'a non-root UID (a positive integer)');
     }
+    for (const [key, value] of Object.entries(props.podLabels ?? {})) {
+      v.labelKey('podLabels key', key);
+      // a value with a placeholder is checked by the API server once Argo substituted it
+      if (!value.includes('{{')) v.labelValue(`podLabels['${key}']`, value);
+    }
+    v.namespace('namespace (of the chart)', Chart.of(this).namespace);
+    if (props.storage) checkDistinctVolumes(props.storage);
     this.props = props;
     this.image = props.image;
     this.kind = props.kind ?? PipelineKind.workflow();
     this.storage = props.storage ?? TrainingVolumes.fromClaims();
     this.nodePool = props.nodePool ?? GpuNodePool.seedDefault();
+    this.gpuStepNodePool = props.gpuStepNodePool ?? GpuNodePool.inferenceDefault();
     this.workflowName = props.name ?? Names.toDnsLabel(this, { maxLen: 30, includeHash: false }).replace(/^[^a-z]+/, '') ?? 'pipeline';
 
     // Least privilege, grown by the steps (no wildcards): the executor reports outputs through
@@ -165,6 +179,7 @@ export class Pipeline extends Construct {
       // the Argo step outlives the job's own deadline, which fails the job without a failed pod
       return stageTemplate(name, job, manifest, retryAndDeadline(this.props.retry, options.retry, deadline));
     }, { job });
+    step._declareOutput('job-name');
     this.steps.push(step);
     step.addDependency(...(options.dependsOn ?? []));
     // a stage that starts from another stage's model waits for it
@@ -181,8 +196,10 @@ export class Pipeline extends Construct {
   }
 
   /**
-   * Adds the evaluate step: `python -m korean_llm_trainer evaluate` on the model of `props.model`,
-   * exposing the aggregate score (0..1) as output parameter `score`.
+   * Adds the evaluate step: `python -m korean_llm_trainer evaluate` (or your own `image` and
+   * `command`) on the model of `props.model`, exposing the score written to `SCORE_FILE` as output
+   * parameter `score`. It runs on the pipeline's `gpuStepNodePool`, outside the training pool,
+   * unless it goes through a Kueue queue (`queueing`).
    */
   public addEvaluation(name: string, props: EvaluationStepProps): PipelineStep {
     const benchmarks = props.benchmarks ?? KoreanBenchmark.defaults();
@@ -190,9 +207,20 @@ export class Pipeline extends Construct {
     v.uniqueKeys('benchmarks', benchmarks.map((b) => b.taskName));
     if (props.limit !== undefined && !(props.limit > 0)) v.fail('limit', props.limit, 'a number greater than 0');
     const modelStep = this.stepOf(props.model, 'model');
+    const own = props.env ?? {};
+    const contract = ['STAGE', 'RUN_ID', 'MODEL_NAME', 'MODEL_PATH', 'EVAL_TASKS', 'EVAL_OUTPUT_DIR', 'SCORE_FILE', 'EVAL_LIMIT'];
+    for (const n of Object.keys(own)) {
+      if (contract.includes(n)) v.fail('env', n, `a variable the evaluate step does not set itself (not ${contract.join(', ')})`);
+    }
     return this.containerStep(name, {
-      command: ['python', '-m', 'korean_llm_trainer', 'evaluate'],
+      image: props.image,
+      command: props.command ?? ['python', '-m', 'korean_llm_trainer', 'evaluate'],
+      args: props.args,
+      secretEnv: props.secretEnv,
+      nodePool: props.nodePool,
+      queueing: props.queueing,
       env: {
+        ...own,
         STAGE: 'EVALUATE',
         RUN_ID,
         MODEL_NAME: props.model.modelName,
@@ -214,27 +242,32 @@ export class Pipeline extends Construct {
 
   /**
    * Adds the deploy step: a JSON merge patch rolling `props.server` to the model of `props.model`,
-   * run only `when` the gate's score reaches `min-score`.
+   * run only `when` the gate's numeric output (an evaluate step's `score` by default) reaches its
+   * minimum (workflow parameter `min-score`), and every additional gate holds.
    */
   public addDeployment(name: string, props: DeploymentStepProps): PipelineStep {
     this.checkStepName(name);
-    v.numberIn('minScore', props.minScore, 0, 1);
     validateRetry('retry', props.retry);
     const gate = props.gate;
-    if (gate && gate._role !== _StepRole.EVALUATION) v.fail('gate', gate.name, 'an evaluate step (added with addEvaluation)');
-    if (gate && gate.pipeline !== this) {
-      throw new Error(`'gate' of step '${name}' must be a step of the same pipeline (${this.node.path}), got step '${gate.name}' of ${gate.pipeline.node.path}`);
-    }
+    const output = props.gateOutput ?? 'score';
+    if (gate) this.checkGateStep('gate', name, gate, output);
+    if (!gate && props.gateOutput !== undefined) v.fail('gateOutput', props.gateOutput, 'used together with \'gate\'');
+    if (!gate && props.minScore !== undefined) v.fail('minScore', props.minScore, 'used together with \'gate\' (without a gate nothing compares it)');
+    checkMinimum('minScore', props.minScore, gate, output);
     const competitors = props.competitors ?? [];
     if (competitors.length > 0 && !gate) v.fail('competitors', competitors.map((c) => c.name).join(','), 'used together with \'gate\'');
     for (const c of competitors) {
-      if (c._role !== _StepRole.EVALUATION || c === gate) v.fail('competitors[]', c.name, 'evaluate steps other than the gate');
+      if (c === gate) v.fail('competitors[]', c.name, 'steps other than the gate');
+      this.checkGateStep('competitors[]', name, c, output);
     }
     const modelStep = this.stepOf(props.model, 'model');
-    // one `min-score` parameter gates every deploy step: a second, different minScore fails instead of being ignored
-    const existingMinScore = props.minScore === undefined ? this.params.get('min-score') : undefined;
-    const minScore = gate ? existingMinScore ?? this.parameterFor('min-score', String(props.minScore ?? 0.5), 'lowest evaluation score (0..1) that deploys') : undefined;
     const server = props.server;
+    if (server.storage) this.requireSameStorage(server.storage, `server '${server.resourceName}'`);
+    // one `min-score` parameter gates every deploy step: a second, different minScore fails instead of being ignored
+    const paramName = output === 'score' ? 'min-score' : `min-${output}`;
+    const existingMinimum = props.minScore === undefined ? this.params.get(paramName) : undefined;
+    const minimum = gate ? existingMinimum ?? this.parameterFor(paramName, String(props.minScore ?? 0.5), output === 'score'
+      ? 'lowest evaluation score (0..1) that deploys' : `lowest '${output}' of step '${gate.name}' that deploys`) : undefined;
     this.allow(['get', 'patch'], server.resourceApiGroup, server.resourcePlural, server.resourceName);
     const step = PipelineStep._create(this, name, _StepRole.DEPLOYMENT, () => ({
       template: {
@@ -252,14 +285,42 @@ export class Pipeline extends Construct {
         },
       },
       // govaluate compares numbers: the placeholders must stay unquoted
-      when: gate ? [
-        `${gate.outputParameter('score')} >= ${minScore!.ref}`,
-        ...competitors.map((c) => `${gate.outputParameter('score')} ${this.steps.indexOf(c) > this.steps.indexOf(gate) ? '>=' : '>'} ${c.outputParameter('score')}`),
-      ].join(' && ') : undefined,
+      when: (this.gates.get(step) ?? []).length > 0 ? this.gates.get(step)!.join(' && ') : undefined,
     }), { gate });
     this.steps.push(step);
+    const conditions: string[] = [];
+    if (gate) {
+      conditions.push(`${gate.outputParameter(output)} >= ${minimum!.ref}`);
+      for (const c of competitors) {
+        conditions.push(`${gate.outputParameter(output)} ${this.steps.indexOf(c) > this.steps.indexOf(gate) ? '>=' : '>'} ${c.outputParameter(output)}`);
+      }
+    }
+    this.gates.set(step, conditions);
     step.addDependency(modelStep, ...(gate ? [gate] : []), ...competitors, ...(props.dependsOn ?? []));
+    for (const g of props.additionalGates ?? []) this.addDeploymentGate(step, g);
     return step;
+  }
+
+  /**
+   * Adds a condition to a deploy step: it runs only when `gate.step`'s numeric output parameter
+   * `gate.output` reaches the workflow parameter `gate.parameterName` (default `min-<output>`, whose
+   * default is `gate.minValue`). A dependency on the step is added. With `KoreanLlmPipeline`, pass
+   * its `deployStep` to gate the deployment on a step of your own as well.
+   */
+  public addDeploymentGate(deployStep: PipelineStep, gate: DeploymentGate): void {
+    if (deployStep.pipeline !== this || deployStep._role !== _StepRole.DEPLOYMENT) {
+      v.fail('deployStep', deployStep.name, `a deploy step of this pipeline (${this.node.path}), added with addDeployment`);
+    }
+    this.checkGateStep('gate.step', deployStep.name, gate.step, gate.output);
+    checkMinimum('gate.minValue', gate.minValue, gate.step, gate.output);
+    if (gate.minValue === undefined) v.fail('gate.minValue', 'undefined', 'a number');
+    const paramName = gate.parameterName ?? `min-${gate.output}`;
+    const param = this.parameterFor(paramName, String(gate.minValue), `lowest '${gate.output}' of step '${gate.step.name}' that deploys`);
+    const condition = `${gate.step.outputParameter(gate.output)} >= ${param.ref}`;
+    const conditions = this.gates.get(deployStep)!;
+    if (conditions.includes(condition)) v.fail('gate', `${gate.step.name}.${gate.output}`, `a condition the deploy step '${deployStep.name}' does not have yet`);
+    conditions.push(condition);
+    deployStep.addDependency(gate.step);
   }
 
   /** The DAG as a Mermaid flowchart (the README's diagram is generated with it). */
@@ -273,7 +334,17 @@ export class Pipeline extends Construct {
     if (props.image) v.pinnedImage('image', props.image);
     if (props.command.length === 0) v.fail('command', '[]', 'a non-empty list');
     if (props.gpus !== undefined && props.gpus !== 0) v.positiveInt('gpus', props.gpus, 16);
+    if (props.cpu) cores('cpu', props.cpu);
+    v.positiveSize('memory', props.memory);
     v.positiveDuration('activeDeadline', props.activeDeadline);
+    const queueing = props.queueing;
+    if (queueing && queueing.kind === QueueingKind.VOLCANO) {
+      v.fail('queueing', 'Queueing.volcano(...)', 'Queueing.kueue(...) or Queueing.none() for a container step (Volcano gang-schedules jobs, not single pods)');
+    }
+    const queued = queueing?.kind === QueueingKind.KUEUE;
+    // a GPU pod outside the queue stays off the training pool; a queued one may use it
+    const nodePool = props.nodePool ?? (queued ? this.nodePool : this.gpuStepNodePool);
+    const queueLabels = queueing ? queueing._render(1).labels : {};
     const envNames = [...Object.keys(props.env ?? {}), ...Object.keys(props.secretEnv ?? {})];
     for (const n of envNames) v.envName('env', n);
     v.uniqueKeys('env', envNames);
@@ -281,9 +352,12 @@ export class Pipeline extends Construct {
       if (!/^[a-zA-Z0-9][-a-zA-Z0-9_]*$/.test(n)) v.fail('outputFiles name', n, 'letters, digits, \'-\' and \'_\'');
       v.absolutePath(`outputFiles['${n}']`, p);
     }
-    const step = PipelineStep._create(this, name, role, () => ({
-      template: containerTemplate(name, props, this, retryAndDeadline(this.props.retry, props.retry, props.activeDeadline ?? Duration.hours(6))),
-    }));
+    const step = PipelineStep._create(this, name, role, () => {
+      const template = containerTemplate(name, props, { image: this.image, storage: this.storage, nodePool },
+        retryAndDeadline(this.props.retry, props.retry, props.activeDeadline ?? Duration.hours(6)));
+      // Kueue's Pod integration admits a pod by its queue label (template metadata reaches the pod)
+      return { template: Object.keys(queueLabels).length > 0 ? { ...template, metadata: { labels: { ...queueLabels } } } : template };
+    });
     for (const n of Object.keys(props.outputFiles ?? {})) step._declareOutput(n);
     this.steps.push(step);
     step.addDependency(...(props.dependsOn ?? []));
@@ -321,6 +395,17 @@ export class Pipeline extends Construct {
     return this.addParameter(name, defaultValue, description);
   }
 
+  /** A gate must be a step of this pipeline declaring the compared output. */
+  private checkGateStep(prop: string, deployName: string, step: PipelineStep, output: string): void {
+    if (step.pipeline !== this) {
+      throw new Error(`'${prop}' of step '${deployName}' must be a step of the same pipeline (${this.node.path}), got step '${step.name}' of ${step.pipeline.node.path}`);
+    }
+    if (!step.outputParameters.includes(output)) {
+      const declared = step.outputParameters.length > 0 ? step.outputParameters.map((o) => `'${o}'`).join(', ') : 'none';
+      v.fail(prop, step.name, `a step declaring output parameter '${output}' (an evaluate step, or a container step with outputFiles; '${step.name}' declares ${declared})`);
+    }
+  }
+
   private stepOf(stage: TrainingStage, prop: string): PipelineStep {
     const step = this.steps.find((s) => s.job === stage);
     if (!step) v.fail(prop, stage.node.path, 'a stage added to this pipeline with addStage first');
@@ -356,6 +441,12 @@ export class Pipeline extends Construct {
     const resourceNames = resourceName ? [resourceName] : undefined;
     this.rules.set(key, { apiGroups: [apiGroup], resources: [resource], verbs: [...verbs], resourceNames });
   }
+}
+
+/** A gate's minimum: 0..1 for an evaluate step's score, any finite number for another output. */
+function checkMinimum(prop: string, value: number | undefined, gate: PipelineStep | undefined, output: string): void {
+  if (gate && gate._role === _StepRole.EVALUATION && output === 'score') v.numberIn(prop, value, 0, 1);
+  else if (value !== undefined && !Number.isFinite(value)) v.fail(prop, value, 'a finite number');
 }
 
 function validateRetry(prop: string, r: RetryOptions | undefined): void {

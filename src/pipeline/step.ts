@@ -139,8 +139,15 @@ export class PipelineStep {
     return [...this.outputs];
   }
 
-  /** A placeholder for one of this step's output parameters: `{{tasks.<step>.outputs.parameters.<name>}}`. */
+  /**
+   * A placeholder for one of this step's output parameters: `{{tasks.<step>.outputs.parameters.<name>}}`.
+   * The step must declare it (Argo fails a run that refers to an output a template does not have).
+   */
   public outputParameter(name: string): string {
+    if (!this.outputs.has(name)) {
+      const declared = this.outputs.size > 0 ? [...this.outputs].map((o) => `'${o}'`).join(', ') : 'none';
+      v.fail(`outputParameter of step '${this.name}'`, name, `an output parameter the step declares (${declared})`);
+    }
     return `{{tasks.${this.name}.outputs.parameters.${name}}}`;
   }
 

@@ -316,7 +316,10 @@ export class SlackAlerts extends ApiObject {
       spec: {
         route: {
           receiver: SLACK_RECEIVER,
-          matchers: [{ name: ALERT_GROUP_LABEL, value: ALERT_GROUP, matchType: '=' }],
+          // `=~` on a literal value, not `=`: a plain `=` is YAML 1.1's value tag and PyYAML (yaml.safe_load)
+          // cannot load the file; Alertmanager anchors regular expressions, so this matches exactly
+          // 'korean-llm-training' (no character of it is special in a regular expression)
+          matchers: [{ name: ALERT_GROUP_LABEL, value: ALERT_GROUP, matchType: '=~' }],
           groupBy: ['alertname', 'run', 'stage'],
           groupWait,
           groupInterval: '5m',

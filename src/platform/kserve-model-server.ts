@@ -6,6 +6,7 @@ import { checkRolloutPath, commonOptions } from './_model-server';
 import { quantity } from './_platform';
 import { IModelServer, INFERENCE_COMPONENT, MODEL_PATH_ANNOTATION, ModelServerOptions } from './model-server';
 import { ITrainingStorage } from './storage';
+import { containerSecurityContext, podSecurityContext } from '../training/_pod-defaults';
 
 /** The part of an InferenceService spec (serving.kserve.io/v1beta1) the server emits. */
 interface InferenceServiceSpec {
@@ -15,12 +16,14 @@ interface InferenceServiceSpec {
     readonly nodeSelector?: { [key: string]: string };
     readonly tolerations?: object[];
     readonly affinity?: object;
+    readonly securityContext: object;
     readonly model: {
       readonly modelFormat: { readonly name: string };
       readonly storageUri: string;
       readonly args: string[];
       readonly env?: { readonly name: string; readonly valueFrom: object }[];
       readonly resources: { readonly requests: { [resource: string]: number | string }; readonly limits: { [resource: string]: number | string } };
+      readonly securityContext: object;
     };
   };
 }
@@ -49,6 +52,11 @@ export interface KServeModelServerProps extends ModelServerOptions {
    * @default - none
    */
   readonly extraArgs?: string[];
+  /**
+   * UID and GID the predictor runs as (non-root; KServe's Hugging Face server image runs as 1000).
+   * @default 1000
+   */
+  readonly runAsUser?: number;
 }
 
 /**
@@ -56,7 +64,9 @@ export interface KServeModelServerProps extends ModelServerOptions {
  * Hugging Face runtime (vLLM backend), instead of the plain Deployment. The model is read straight
  * from the output claim (`storageUri: pvc://<claim>/<path>`).
  *
- * `rolloutPatch(path)` sets a new `storageUri`, which makes KServe roll out a new revision.
+ * `rolloutPatch(path)` sets a new `storageUri`, which makes KServe roll out a new revision. The
+ * predictor runs non-root with every capability dropped and RuntimeDefault seccomp (Pod Security
+ * "restricted"), on `GpuNodePool.inferenceDefault()` unless `nodePool` says otherwise.
  *
  * The object is a plain `ApiObject` (`inferenceService`) holding only the fields the server sets;
  * patch it (`addJsonPatch`) for anything else.
@@ -78,11 +88,12 @@ export class KServeModelServer extends Construct implements IModelServer {
   public readonly servedModelName: string;
   /** The InferenceService. */
   public readonly inferenceService: ApiObject;
-  private readonly storage: ITrainingStorage;
+  /** The volumes the models are read from (the output claim, mounted read-only). */
+  public readonly storage: ITrainingStorage;
 
   public constructor(scope: Construct, id: string, props: KServeModelServerProps) {
     super(scope, id);
-    const c = commonOptions(props);
+    const c = commonOptions(this, props);
     const min = props.minReplicas ?? 1;
     const max = props.maxReplicas ?? 10;
     v.nonNegativeInt('minReplicas', min);
@@ -91,6 +102,8 @@ export class KServeModelServer extends Construct implements IModelServer {
     const mode = props.deploymentMode ?? 'RawDeployment';
     if (!['RawDeployment', 'Serverless', 'ModelMesh'].includes(mode)) v.fail('deploymentMode', mode, 'one of RawDeployment, Serverless, ModelMesh');
     for (const a of props.extraArgs ?? []) v.nonEmpty('extraArgs[]', a);
+    const runAsUser = props.runAsUser ?? 1000;
+    if (!Number.isInteger(runAsUser) || runAsUser < 1) v.fail('runAsUser', runAsUser, 'a non-root UID (a positive integer)');
     this.resourceName = c.name;
     this.servedModelName = c.servedModelName;
     this.storage = c.storage;
@@ -106,12 +119,15 @@ export class KServeModelServer extends Construct implements IModelServer {
         ...(Object.keys(c.nodePool.nodeSelector).length ? { nodeSelector: c.nodePool.nodeSelector } : {}),
         ...(tolerations.length ? { tolerations: tolerations.map((t) => ({ ...t })) } : {}),
         ...(affinity ? { affinity } : {}),
+        // the predictor is a pod spec: Pod Security "restricted" wants these on the pod and the container
+        securityContext: podSecurityContext(runAsUser),
         model: {
           modelFormat: { name: 'huggingface' },
           storageUri: this.storageUri(props.modelPath),
           args: [`--model_name=${c.servedModelName}`, ...(c.gpus > 1 ? [`--tensor-parallel-size=${c.gpus}`] : []), ...(props.extraArgs ?? [])],
           ...(props.hfToken ? { env: [{ name: 'HF_TOKEN', valueFrom: props.hfToken._envSource() }] } : {}),
           resources: { requests, limits: { ...requests } },
+          securityContext: containerSecurityContext(),
         },
       },
     };

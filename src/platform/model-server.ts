@@ -28,6 +28,12 @@ export interface IModelServer {
   /** Name of the object to patch. */
   readonly resourceName: string;
   /**
+   * The volumes the server reads models from. A pipeline's deploy step requires its output claim and
+   * mount path to be the pipeline's (the model path it rolls to is a path on that claim).
+   * @default - not checked
+   */
+  readonly storage?: ITrainingStorage;
+  /**
    * The JSON merge patch that points the server at a model directory and makes it roll.
    * @param modelPath the model directory on the output volume
    */
@@ -74,8 +80,11 @@ export interface ModelServerOptions {
    */
   readonly memory?: Size;
   /**
-   * Where the pods run.
-   * @default GpuNodePool.seedDefault()
+   * Where the pods run. Not the training pool by default: serving replicas (an autoscaler may add
+   * up to 10) would take GPUs that a Kueue ClusterQueue hands out to training jobs, and Kueue would
+   * admit jobs that then cannot schedule. Pass the training pool only when its queue's quota leaves
+   * those GPUs out.
+   * @default GpuNodePool.inferenceDefault() - nodes labelled `node-type: gpu-inference`, tolerating `nvidia.com/gpu:NoSchedule`
    */
   readonly nodePool?: GpuNodePool;
   /**

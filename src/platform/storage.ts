@@ -41,7 +41,7 @@ export class ClaimMount {
     /** The mounted sub-path, if any. */
     public readonly subPath?: string,
   ) {
-    v.dns1123Label('claimName', claimName, 253);
+    v.dns1123Subdomain('claimName', claimName);
     v.absolutePath('mountPath', mountPath);
     if (mountPath === '/') v.fail('mountPath', mountPath, 'a path below \'/\'');
     if (subPath !== undefined && (subPath.startsWith('/') || subPath.includes('..'))) {
@@ -114,5 +114,16 @@ export class TrainingVolumes implements ITrainingStorage {
 
   private constructor(public readonly data: ClaimMount, public readonly output: ClaimMount) {
     if (data.mountPath === output.mountPath) v.fail('outputMountPath', output.mountPath, 'different from the data mount path');
+    checkDistinctVolumes(this);
+  }
+}
+
+/**
+ * @internal Two claims whose pod volume names coincide (`data.v2` and `data-v2` both become
+ * `claim-data-v2`) cannot be mounted into one pod.
+ */
+export function checkDistinctVolumes(storage: ITrainingStorage): void {
+  if (storage.data.claimName !== storage.output.claimName && storage.data.volumeName === storage.output.volumeName) {
+    v.fail('outputClaimName', storage.output.claimName, `a claim whose pod volume name differs from the data claim's ('${storage.data.volumeName}'): rename one of the claims`);
   }
 }

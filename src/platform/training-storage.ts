@@ -44,7 +44,7 @@ export class VolumeSource {
     v.absolutePath('nfs path', path);
     for (const o of options.mountOptions ?? []) v.nonEmpty('nfs mountOptions[]', o);
     const storageClassName = options.storageClassName ?? 'nfs-storage';
-    v.dns1123Label('nfs storageClassName', storageClassName, 253);
+    v.dns1123Subdomain('nfs storageClassName', storageClassName);
     return new VolumeSource('nfs', storageClassName, { server, path, readOnly: options.readOnly ?? false, mountOptions: options.mountOptions ?? [] });
   }
 
@@ -54,7 +54,7 @@ export class VolumeSource {
    * @param storageClassName the StorageClass's name
    */
   public static storageClass(storageClassName: string): VolumeSource {
-    v.dns1123Label('storageClassName', storageClassName, 253);
+    v.dns1123Subdomain('storageClassName', storageClassName);
     return new VolumeSource('storageClass', storageClassName);
   }
 
@@ -63,7 +63,7 @@ export class VolumeSource {
    * @param claimName the PersistentVolumeClaim's name
    */
   public static existingClaim(claimName: string): VolumeSource {
-    v.dns1123Label('existingClaim', claimName, 253);
+    v.dns1123Subdomain('existingClaim', claimName);
     return new VolumeSource('existingClaim', undefined, undefined, claimName);
   }
 
@@ -143,7 +143,7 @@ export interface IVolumeObjects {
 function createVolumeObjects(scope: Construct, claimId: string, volumeId: string, props: TrainingVolumeProps): IVolumeObjects {
   const src = props.source;
   if (src.kind === 'existingClaim') return { claimName: src.claimName! };
-  v.dns1123Label('claimName', props.claimName, 253);
+  v.dns1123Subdomain('claimName', props.claimName);
   if (props.size === undefined) v.fail('size', 'undefined', 'a size greater than zero (for example Size.tebibytes(10))');
   v.positiveSize('size', props.size);
   const size = props.size;
@@ -153,7 +153,7 @@ function createVolumeObjects(scope: Construct, claimId: string, volumeId: string
   if (nfs) {
     namespace = Chart.of(scope).namespace ?? 'default';
     volumeName = props.volumeName ?? `${namespace}-${props.claimName.replace(/-pvc$/, '')}`.slice(0, 253).replace(/-+$/, '');
-    v.dns1123Label('volumeName', volumeName, 253);
+    v.dns1123Subdomain('volumeName', volumeName);
   }
   // the claim requests whole gibibytes (as cdk8s-plus does); for NFS it names its volume exactly
   const claim = new ApiObject(scope, claimId, {

@@ -151,12 +151,13 @@ export class VllmServer extends Construct implements IModelServer {
   public readonly service: kplus.Service;
   /** The HorizontalPodAutoscaler, unless disabled. */
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
-  private readonly storage: ITrainingStorage;
+  /** The volumes the models are read from (the output claim, mounted read-only). */
+  public readonly storage: ITrainingStorage;
 
   public constructor(scope: Construct, id: string, props: VllmServerProps) {
     super(scope, id);
     v.pinnedImage('image', props.image);
-    const c = commonOptions(props);
+    const c = commonOptions(this, props);
     v.positiveInt('maxModelLen', props.maxModelLen, 10_000_000);
     v.numberIn('gpuMemoryUtilization', props.gpuMemoryUtilization, 0, 1, true);
     for (const a of props.extraArgs ?? []) v.nonEmpty('extraArgs[]', a);
@@ -167,7 +168,7 @@ export class VllmServer extends Construct implements IModelServer {
     }
     const runAsUser = props.runAsUser ?? 1000;
     if (!Number.isInteger(runAsUser) || runAsUser < 1) v.fail('runAsUser', runAsUser, 'a non-root UID (a positive integer)');
-    for (const s of props.imagePullSecrets ?? []) v.dns1123Label('imagePullSecrets[]', s, 253);
+    for (const s of props.imagePullSecrets ?? []) v.dns1123Subdomain('imagePullSecrets[]', s);
     v.positiveInt('replicas', props.replicas, 1000);
     if (props.replicas !== undefined && !props.disableAutoscaling) {
       v.fail('replicas', props.replicas, 'unset while autoscaling is on (the autoscaler owns the replica count; set disableAutoscaling: true)');

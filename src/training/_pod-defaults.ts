@@ -17,15 +17,26 @@ export const SCRATCH_ENV: { name: string; value: string }[] = [
 ];
 
 /**
+ * Size limits of the disk-backed scratch volumes. Without one, a runaway write (a cache filled by a
+ * loop, a dump in `/tmp`) fills the node's ephemeral storage and the kubelet evicts every pod on the
+ * node; with one, only the offending pod is evicted. A limit reserves nothing at scheduling time.
+ * - `/tmp` (`HOME`, temporary files, the evaluate step's score and results): 20Gi.
+ * - `/cache` (`HF_HOME`: a Hugging Face base model is downloaded there; Triton kernels): 200Gi, room
+ *   for a 72B model in bf16 (about 145 GB) plus kernels.
+ */
+export const SCRATCH_SIZE_LIMITS = { tmp: '20Gi', cache: '200Gi' };
+
+/**
  * The scratch volumes: a memory-backed `/dev/shm` (NCCL and DataLoader workers exchange tensors
- * through it; the container runtime's default is 64Mi), `/tmp` and `/cache`.
+ * through it; the container runtime's default is 64Mi), `/tmp` and `/cache` (size limits in
+ * `SCRATCH_SIZE_LIMITS`).
  * @param sharedMemory the `/dev/shm` size limit (a quantity such as `16Gi`)
  */
 export function scratchVolumes(sharedMemory: string): any[] {
   return [
     { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: sharedMemory } },
-    { name: 'tmp', emptyDir: {} },
-    { name: 'cache', emptyDir: {} },
+    { name: 'tmp', emptyDir: { sizeLimit: SCRATCH_SIZE_LIMITS.tmp } },
+    { name: 'cache', emptyDir: { sizeLimit: SCRATCH_SIZE_LIMITS.cache } },
   ];
 }
 

@@ -81,6 +81,16 @@ export class GpuNodePool {
   }
 
   /**
+   * The default pool of inference servers and of the pipeline's GPU container steps (evaluation):
+   * nodes labelled `node-type: gpu-inference`, tainted `nvidia.com/gpu:NoSchedule`. Kept apart from
+   * the training pool on purpose: pods that Kueue does not admit but that take GPUs of the nodes a
+   * ClusterQueue hands out make Kueue admit jobs that then cannot schedule.
+   */
+  public static inferenceDefault(): GpuNodePool {
+    return GpuNodePool.fromLabels({ 'node-type': 'gpu-inference' });
+  }
+
+  /**
    * Nodes carrying all of these labels.
    * @param labels node labels to select, e.g. `{ 'node-type': 'gpu-training' }`
    */
@@ -104,11 +114,11 @@ export class GpuNodePool {
 
   private constructor(labels: { [key: string]: string }, options: GpuNodePoolOptions) {
     for (const [key, value] of Object.entries(labels)) {
-      v.nonEmpty('nodePool.labels key', key);
+      v.labelKey('nodePool.labels key', key);
       v.labelValue(`nodePool.labels['${key}']`, value);
     }
     for (const taint of options.taints ?? []) {
-      v.nonEmpty('nodePool.taints[].key', taint.key);
+      v.labelKey('nodePool.taints[].key', taint.key);
       v.labelValue(`nodePool.taints['${taint.key}'].value`, taint.value);
     }
     for (const product of options.gpuProducts ?? []) {
