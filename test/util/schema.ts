@@ -193,6 +193,12 @@ export function validateDocument(doc: any): string[] {
       errors.push(...errorsOf(refValidator('io.k8s.api.core.v1.PodTemplateSpec'), spec.template, `${where} ${type} template (Kubernetes 1.28)`));
     }
   }
+  if (doc.kind === 'TrainingRuntime' || doc.kind === 'ClusterTrainingRuntime') {
+    // the JobSet template's pods, against Kubernetes 1.28 too (the v2.3 CRD allows newer fields)
+    for (const rj of doc.spec?.template?.spec?.replicatedJobs ?? []) {
+      errors.push(...errorsOf(refValidator('io.k8s.api.core.v1.PodTemplateSpec'), rj.template?.spec?.template ?? {}, `${where} ${rj.name} template (Kubernetes 1.28)`));
+    }
+  }
   for (const m of embeddedManifests(doc)) errors.push(...validateDocument(m).map((e) => `${where} embeds ${e}`));
   return errors;
 }
