@@ -122,6 +122,9 @@ export interface VllmServerProps extends ModelServerOptions {
  * through the downward API and `vllm serve $(MODEL_PATH)` uses: `rolloutPatch(path)` changes only that
  * annotation, which rolls the Deployment to the new model.
  *
+ * The pods run on `GpuNodePool.inferenceDefault()` (`node-type: gpu-inference`) unless `nodePool`
+ * says otherwise: replicas on the training pool would take GPUs a Kueue ClusterQueue hands out.
+ *
  * The Deployment is built on the generated `k8s` types: cdk8s-plus containers cannot request
  * `nvidia.com/gpu`.
  */
