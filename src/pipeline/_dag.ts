@@ -1,5 +1,6 @@
 // Whole-DAG checks and the Mermaid diagram of a pipeline.
 
+import { estimateLabel } from './_plan';
 import { _StepRole, PipelineStep } from './step';
 
 /** The errors of a pipeline's DAG: no steps, a cycle, a dependency on a step of another pipeline. */
@@ -32,7 +33,7 @@ export function mermaid(steps: PipelineStep[]): string {
   const id = (s: PipelineStep) => s.name.replace(/-/g, '_');
   const lines = ['flowchart LR'];
   for (const s of steps) {
-    const label = s.job ? `${s.name}<br/>${s.job.backend.kind} ${s.job.nodes}x${s.job.gpusPerNode} GPU` : s.name;
+    const label = s.job ? `${s.name}<br/>${s.job.backend.kind} ${s.job.nodes}x${s.job.gpusPerNode} GPU${estimateLabel(s.job)}` : s.name;
     lines.push(`  ${id(s)}["${label}"]`);
   }
   const reaches = (from: PipelineStep, to: PipelineStep, seen = new Set<PipelineStep>()): boolean => {

@@ -10,9 +10,10 @@ import { PipelineStep } from './step';
 import { ExperimentTracking } from '../platform/experiment-tracking';
 import { IModelServer } from '../platform/model-server';
 import { SecretKey } from '../secret-key';
-import { CptStage } from '../training/cpt-stage';
-import { GpuNodePool } from '../training/gpu-node-pool';
 import { TrainingBackend } from '../training/backend';
+import { CptStage } from '../training/cpt-stage';
+import { StagePlan } from '../training/estimate';
+import { GpuNodePool } from '../training/gpu-node-pool';
 import { Queueing } from '../training/queueing';
 import { PreferenceMethod, RewardFunction, RlhfStage } from '../training/rlhf-stage';
 import { SftStage } from '../training/sft-stage';
@@ -55,9 +56,14 @@ export interface StageOptions extends TrainingHyperParameters {
   readonly dataPath?: string;
   /**
    * The longest one job may run.
-   * @default - CPT 7 days, SFT and RLHF 2 days
+   * @default - with a `plan`, twice the estimated wall hours (at least 2 hours); else CPT 7 days, SFT and RLHF 2 days
    */
   readonly activeDeadline?: Duration;
+  /**
+   * What the stage will process, for its estimate (see `TrainingStageProps.plan`) and the pipeline's `budget`.
+   * @default - no estimate
+   */
+  readonly plan?: StagePlan;
 }
 
 /**

@@ -2,10 +2,12 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { KoreanBenchmark } from './korean-benchmark';
 import { PipelineKind } from './pipeline-kind';
+import { Budget } from './plan';
 import { PipelineStep, RetryOptions, StepOptions } from './step';
 import { IModelServer } from '../platform/model-server';
 import { ITrainingStorage } from '../platform/storage';
 import { SecretKey } from '../secret-key';
+import { TrainingEstimate } from '../training/estimate';
 import { GpuNodePool } from '../training/gpu-node-pool';
 import { Queueing } from '../training/queueing';
 import { TrainingStage } from '../training/training-stage';
@@ -36,6 +38,13 @@ export interface StageStepOptions extends StepOptions {
    * @default '<step>-learning-rate'
    */
   readonly learningRateParameter?: string;
+  /**
+   * The estimate of a job that has no `plan` of its own (a `GpuTrainingJob` running your own
+   * command): `TrainingEstimate.compute(...)`. It is annotated on the job like a stage's and counts
+   * in the plan and the budget.
+   * @default - a stage's own estimate (from its `plan`); none for a GpuTrainingJob
+   */
+  readonly estimate?: TrainingEstimate;
 }
 
 /**
@@ -326,4 +335,11 @@ export interface PipelineProps {
    * @default - none
    */
   readonly podLabels?: { [key: string]: string };
+  /**
+   * The most the training steps of a run may use, checked at synthesis against their estimates
+   * (each stage's `plan`): over it, synthesis fails naming the step that passes the limit, or with
+   * `level: BudgetLevel.WARN` the workflow carries the annotation `korean-llm/budget-warning`.
+   * @default - no budget
+   */
+  readonly budget?: Budget;
 }

@@ -4,8 +4,10 @@ import { Construct } from 'constructs';
 import { ARGO_API_VERSION, containerTemplate, retryAndDeadline, RUN_ID, SCORE_FILE, stageTemplate, workflowSpec } from './_argo';
 import { dagErrors, mermaid } from './_dag';
 import { exitHandlerTemplates } from './_exit-handler';
+import { attachEstimate, checkBudget, planRows, wirePlan } from './_plan';
 import { KoreanBenchmark } from './korean-benchmark';
 import { PipelineKind } from './pipeline-kind';
+import { PlanRow } from './plan';
 import { ContainerStepProps, DeploymentGate, DeploymentStepProps, EvaluationStepProps, PipelineProps, StageStepOptions } from './pipeline-options';
 import { _StepRole, PipelineParameter, PipelineStep, RetryOptions } from './step';
 import * as v from '../_validate';
@@ -72,6 +74,7 @@ export class Pipeline extends Construct {
     v.pinnedImage('image', props.image);
     v.dns1035('name', props.name, 40);
     v.positiveInt('parallelism', props.parallelism);
+    checkBudget(props.budget);
     validateRetry('retry', props.retry);
     v.positiveDuration('ttlAfterSuccess', props.ttlAfterSuccess);
     v.positiveDuration('ttlAfterFailure', props.ttlAfterFailure);
@@ -120,6 +123,8 @@ export class Pipeline extends Construct {
     }
 
     this.node.addValidation({ validate: () => dagErrors(this.node.path, this.steps) });
+    // the estimate totals on the workflow, and the budget guard
+    wirePlan(this, this.resource, props.budget);
   }
 
   /** The steps, in the order they were added (a copy). */
@@ -157,6 +162,7 @@ export class Pipeline extends Construct {
     this.checkStepName(name);
     validateRetry('retry', options.retry);
     if (job.storage) this.requireSameStorage(job.storage, name);
+    if (options.estimate) attachEstimate(job, options.estimate);
     const envOverrides: { [key: string]: string } = {};
     if ((options.parameterize ?? true) && job instanceof TrainingStage) {
       envOverrides.LEARNING_RATE = this.parameterFor(options.learningRateParameter ?? `${name}-learning-rate`, String(job.learningRate), `${name}: peak learning rate`).ref;
@@ -326,6 +332,15 @@ export class Pipeline extends Construct {
   /** The DAG as a Mermaid flowchart (the README's diagram is generated with it). */
   public toMermaid(): string {
     return mermaid(this.steps);
+  }
+
+  /**
+   * The plan of the training steps, in the order they were added: GPUs, estimated wall hours,
+   * GPU-hours and cost of each (from the stages' `plan`), and when each would start and finish.
+   * `PlanTable.toMarkdown(pipeline.plan())` renders it for a pull-request comment.
+   */
+  public plan(): PlanRow[] {
+    return planRows(this.steps);
   }
 
   private containerStep(name: string, props: ContainerStepProps, role: _StepRole): PipelineStep {

@@ -55,6 +55,11 @@ export interface RlhfStageProps extends TrainingStageProps {
    * @default 8
    */
   readonly numGenerations?: number;
+  /**
+   * GRPO only: the most tokens generated per completion (`MAX_COMPLETION_LENGTH`), below `maxSeqLength`.
+   * @default 512 (the trainer's)
+   */
+  readonly maxCompletionLength?: number;
 }
 
 /**
@@ -77,16 +82,23 @@ export class RlhfStage extends TrainingStage {
       gradientAccumulationSteps: 8,
       dataFile: 'preference.jsonl',
       activeDeadlineDays: 2,
-    }, props);
+    }, props, {
+      rlhfMethod: props.method ?? PreferenceMethod.DPO,
+      numGenerations: props.numGenerations,
+      maxCompletionLength: props.maxCompletionLength ?? envInt(props.env?.MAX_COMPLETION_LENGTH),
+    });
     const method = props.method ?? PreferenceMethod.DPO;
     if (!Object.values(PreferenceMethod).includes(method)) {
       v.fail('method', method, `one of ${Object.values(PreferenceMethod).join(', ')}`);
     }
     v.numberIn('beta', props.beta, 0, 10, true);
-    const grpoOnly = props.rewardFunctions !== undefined || props.numGenerations !== undefined;
+    const grpoOnly = props.rewardFunctions !== undefined || props.numGenerations !== undefined || props.maxCompletionLength !== undefined;
     if (grpoOnly && method !== PreferenceMethod.GRPO) {
-      v.fail(props.rewardFunctions !== undefined ? 'rewardFunctions' : 'numGenerations', method, 'used with PreferenceMethod.GRPO only');
+      const prop = props.rewardFunctions !== undefined ? 'rewardFunctions' : props.numGenerations !== undefined ? 'numGenerations' : 'maxCompletionLength';
+      v.fail(prop, method, 'used with PreferenceMethod.GRPO only');
     }
+    const maxSeqLength = props.maxSeqLength ?? 4096;
+    v.positiveInt('maxCompletionLength', props.maxCompletionLength, maxSeqLength - 1);
     for (const f of props.rewardFunctions ?? []) {
       const known = TrainerContract.grpoRewardFunctions();
       if (!known.includes(f)) v.fail('rewardFunctions[]', f, `one of ${known.join(', ')}`);
@@ -103,6 +115,12 @@ export class RlhfStage extends TrainingStage {
     if (method === PreferenceMethod.GRPO) {
       this._setEnv('GRPO_REWARD_FUNCS', (props.rewardFunctions ?? [RewardFunction.KOREAN_RATIO, RewardFunction.FORMAT]).join(','), true);
       this._setEnv('GRPO_NUM_GENERATIONS', String(props.numGenerations ?? 8), true);
+      if (props.maxCompletionLength !== undefined) this._setEnv('MAX_COMPLETION_LENGTH', String(props.maxCompletionLength), true);
     }
   }
+}
+
+/** An integer env value given as a string, if it is one (the contract checks it in the trainer). */
+function envInt(value: string | undefined): number | undefined {
+  return value !== undefined && /^[0-9]+$/.test(value.trim()) ? parseInt(value, 10) : undefined;
 }

@@ -2,6 +2,8 @@ import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as v from '../_validate';
+import { annotateEstimate, StageShape, stageEstimate } from './_stage-estimate';
+import { StagePlan, TrainingEstimate } from './estimate';
 import { GpuJobOptions } from './gpu-job-options';
 import { GpuTrainingJob } from './gpu-training-job';
 import { LABELS } from '../labels';
@@ -180,6 +182,14 @@ export interface TrainingStageProps extends GpuJobOptions, TrainingHyperParamete
    * @default - none
    */
   readonly hfToken?: SecretKey;
+  /**
+   * What the stage will process, for its estimate: GPU-hours, wall hours and cost, emitted as the
+   * job's `korean-llm/estimated-*` annotations, shown by `pipeline.plan()` and checked by a
+   * pipeline's `budget`. Without an explicit `activeDeadline`, the deadline then follows from the
+   * estimate (`TrainingEstimate.DEADLINE_MULTIPLE` x wall hours, at least `DEADLINE_FLOOR_HOURS`).
+   * @default - no estimate
+   */
+  readonly plan?: StagePlan;
 }
 
 /**
@@ -217,20 +227,25 @@ export abstract class TrainingStage extends GpuTrainingJob {
   public readonly baseModel: BaseModel;
   /** The learning rate (a pipeline makes it a workflow parameter with this default). */
   public readonly learningRate: number;
+  /** The stage's estimate, when it has a `plan`. */
+  public readonly estimate?: TrainingEstimate;
   private readonly runIdProp?: string;
 
-  protected constructor(scope: Construct, id: string, stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps) {
+  protected constructor(scope: Construct, id: string, stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps, shape?: StageShape) {
     // the run and model names label the job object: checked here, before the job checks its labels
     const modelName = props.modelName ?? props.baseModel.defaultModelName;
     v.dns1123Label('runId', props.runId, 40);
     v.dns1035('modelName', modelName, 40);
+    // the estimate comes first: the default deadline follows from it
+    const estimate = props.plan ? estimateOf(stage, defaults, props, shape) : undefined;
+    const deadline = estimate ? Duration.hours(estimate.deadlineHours) : Duration.days(defaults.activeDeadlineDays);
     super(scope, id, Object.assign({}, props, {
       trainerCommand: stage,
       labels: Object.assign({}, props.labels, props.runId ? { [LABELS.run]: props.runId } : {}, { [LABELS.stage]: stage, [LABELS.model]: modelName }),
       gpusPerNode: props.gpusPerNode ?? defaults.gpusPerNode,
       cpu: props.cpu ?? Cpu.units(defaults.cpu),
       memory: props.memory ?? Size.gibibytes(defaults.memoryGi),
-      activeDeadline: props.activeDeadline ?? Duration.days(defaults.activeDeadlineDays),
+      activeDeadline: props.activeDeadline ?? deadline,
       storage: props.storage ?? TrainingVolumes.fromClaims(),
       env: undefined,
       secretEnv: undefined,
@@ -240,6 +255,11 @@ export abstract class TrainingStage extends GpuTrainingJob {
     this.runIdProp = props.runId;
     this.modelName = modelName;
     this.learningRate = props.learningRate ?? defaults.learningRate;
+    this.estimate = estimate;
+    if (estimate) {
+      // on the job object, so they reach both the standalone job and the manifest a pipeline embeds
+      annotateEstimate(this.apiObject, estimate);
+    }
     v.absolutePath('dataPath', props.dataPath);
     v.nonEmpty('modelSize', props.modelSize);
     v.numberIn('learningRate', props.learningRate, 0, 1, true);
@@ -323,4 +343,22 @@ export abstract class TrainingStage extends GpuTrainingJob {
       this._embeddedRunId() === undefined && this.runIdProp ? { [LABELS.run]: this.runIdProp } : {},
     );
   }
+}
+
+/** The estimate of a stage with a plan, from its props (before the job exists). */
+function estimateOf(stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps, shape?: StageShape): TrainingEstimate {
+  // the props the estimate reads are checked first (the job checks them again, with the same messages)
+  v.numberIn('epochs', props.epochs, 0, 1000, true);
+  v.positiveInt('gpusPerNode', props.gpusPerNode, 16);
+  v.positiveInt('nodes', props.nodes, 512);
+  let base = props.baseModel;
+  while (base.stage) base = base.stage.baseModel;
+  return stageEstimate(props.plan!, {
+    command: stage,
+    baseModel: base.path,
+    epochs: props.epochs ?? defaults.epochs,
+    loadIn4bit: props.loadIn4bit ?? true,
+    gpus: (props.gpusPerNode ?? defaults.gpusPerNode) * (props.elastic?.maxNodes ?? props.nodes ?? 1),
+    shape,
+  });
 }
