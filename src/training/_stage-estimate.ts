@@ -2,19 +2,9 @@
 // and backward, which only forward, which it generates, for each stage and preference method.
 
 import { ApiObject } from 'cdk8s';
-import { StagePlan, TrainingEstimate, TrainingMethod } from './estimate';
+import { StagePlan, StagePlanShape, TrainingEstimate, TrainingMethod } from './estimate';
 import { TrainerCommand } from './trainer-contract';
 import * as v from '../_validate';
-
-/** What a stage preset adds to the plan (the RLHF stage's method and GRPO settings). */
-export interface StageShape {
-  /** `RLHF_METHOD`: dpo, orpo, kto or grpo. */
-  readonly rlhfMethod?: string;
-  /** `GRPO_NUM_GENERATIONS`. */
-  readonly numGenerations?: number;
-  /** `MAX_COMPLETION_LENGTH`. */
-  readonly maxCompletionLength?: number;
-}
 
 /** What the stage knows besides its plan. */
 export interface StageFacts {
@@ -24,7 +14,7 @@ export interface StageFacts {
   readonly epochs: number;
   readonly loadIn4bit: boolean;
   readonly gpus: number;
-  readonly shape?: StageShape;
+  readonly shape?: StagePlanShape;
 }
 
 /**

@@ -174,6 +174,28 @@ export interface StagePlan {
 }
 
 /**
+ * What a stage preset adds to its plan, for a subclass of `TrainingStage`: the RLHF stage's method
+ * and GRPO settings (they change which tokens the trainer runs).
+ */
+export interface StagePlanShape {
+  /**
+   * `RLHF_METHOD` of an RLHF stage: `dpo`, `orpo`, `kto` or `grpo`.
+   * @default - 'dpo' for an RLHF stage; unused by other stages
+   */
+  readonly rlhfMethod?: string;
+  /**
+   * GRPO: completions per prompt (`GRPO_NUM_GENERATIONS`).
+   * @default 8
+   */
+  readonly numGenerations?: number;
+  /**
+   * GRPO: the most tokens per completion (`MAX_COMPLETION_LENGTH`).
+   * @default 512
+   */
+  readonly maxCompletionLength?: number;
+}
+
+/**
  * A training run's compute, time and cost, known at synth time. Deterministic: the same inputs
  * always give the same numbers.
  *

@@ -2,8 +2,8 @@ import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as v from '../_validate';
-import { annotateEstimate, StageShape, stageEstimate } from './_stage-estimate';
-import { StagePlan, TrainingEstimate } from './estimate';
+import { annotateEstimate, stageEstimate } from './_stage-estimate';
+import { StagePlan, StagePlanShape, TrainingEstimate } from './estimate';
 import { GpuJobOptions } from './gpu-job-options';
 import { GpuTrainingJob } from './gpu-training-job';
 import { LABELS } from '../labels';
@@ -231,7 +231,9 @@ export abstract class TrainingStage extends GpuTrainingJob {
   public readonly estimate?: TrainingEstimate;
   private readonly runIdProp?: string;
 
-  protected constructor(scope: Construct, id: string, stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps, shape?: StageShape) {
+  protected constructor(
+    scope: Construct, id: string, stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps, shape?: StagePlanShape,
+  ) {
     // the run and model names label the job object: checked here, before the job checks its labels
     const modelName = props.modelName ?? props.baseModel.defaultModelName;
     v.dns1123Label('runId', props.runId, 40);
@@ -346,7 +348,7 @@ export abstract class TrainingStage extends GpuTrainingJob {
 }
 
 /** The estimate of a stage with a plan, from its props (before the job exists). */
-function estimateOf(stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps, shape?: StageShape): TrainingEstimate {
+function estimateOf(stage: TrainerCommand, defaults: StageDefaults, props: TrainingStageProps, shape?: StagePlanShape): TrainingEstimate {
   // the props the estimate reads are checked first (the job checks them again, with the same messages)
   v.numberIn('epochs', props.epochs, 0, 1000, true);
   v.positiveInt('gpusPerNode', props.gpusPerNode, 16);
