@@ -112,8 +112,9 @@ describe('GpuTrainingJob', () => {
     const spec = replica(doc).template.spec;
     expect(spec.volumes).toEqual(expect.arrayContaining([
       { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '16Gi' } },
-      { name: 'tmp', emptyDir: {} },
-      { name: 'cache', emptyDir: {} },
+      // size-limited: a runaway write evicts this pod, not every pod of the node
+      { name: 'tmp', emptyDir: { sizeLimit: '20Gi' } },
+      { name: 'cache', emptyDir: { sizeLimit: '200Gi' } },
     ]));
     expect(container(doc).volumeMounts).toEqual([
       { name: 'dshm', mountPath: '/dev/shm' },
