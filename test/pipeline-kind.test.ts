@@ -204,9 +204,9 @@ describe('KoreanBenchmark', () => {
     for (const name of ['kmmlu_hard', 'kobest_boolq', 'kmmlu_direct_law', 'haerae_history', 'kobest']) {
       const b = KoreanBenchmark.of(name);
       expect(b.taskName).toBe(name);
-      expect(b.custom).toBe(false);
+      expect(b.isCustom).toBe(false);
     }
-    expect(KoreanBenchmark.KOBEST.custom).toBe(false);
+    expect(KoreanBenchmark.KOBEST.isCustom).toBe(false);
   });
 
   for (const bad of ['kobset', 'kmmlu-hard', 'mmlu', 'kmmluhard', 'ko_best']) {
@@ -217,8 +217,8 @@ describe('KoreanBenchmark', () => {
 
   test('custom(): any task name, unchecked and marked custom', () => {
     expect(KoreanBenchmark.custom('my_safety_eval').taskName).toBe('my_safety_eval');
-    expect(KoreanBenchmark.custom('my_safety_eval').custom).toBe(true);
-    expect(KoreanBenchmark.custom('kobest_boolq').custom).toBe(true);
+    expect(KoreanBenchmark.custom('my_safety_eval').isCustom).toBe(true);
+    expect(KoreanBenchmark.custom('kobest_boolq').isCustom).toBe(true);
   });
 
   for (const bad of ['', 'kmmlu hard', 'kobest,kmmlu', '-kobest']) {

@@ -32,7 +32,7 @@ export class KoreanBenchmark {
   }
 
   /**
-   * Any lm-evaluation-harness task or group name, unchecked (`custom` is true): a task of your own
+   * Any lm-evaluation-harness task or group name, unchecked (`isCustom` is true): a task of your own
    * registered in the trainer image, or one outside the Korean families. The harness fails the
    * evaluate step at run time when it does not know the name.
    */
@@ -50,7 +50,7 @@ export class KoreanBenchmark {
     /** The harness task name. */
     public readonly taskName: string,
     /** Whether the name was given with `custom()`, unchecked. */
-    public readonly custom: boolean = false,
+    public readonly isCustom: boolean = false,
   ) {}
 }
 

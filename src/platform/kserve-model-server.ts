@@ -88,8 +88,9 @@ export class KServeModelServer extends Construct implements IModelServer {
   public readonly servedModelName: string;
   /** The InferenceService. */
   public readonly inferenceService: ApiObject;
-  /** The volumes the models are read from (the output claim, mounted read-only). */
-  public readonly storage: ITrainingStorage;
+  /** The volumes the models are read from (the output claim, mounted read-only); always set. */
+  public readonly storage?: ITrainingStorage;
+  private readonly volumes: ITrainingStorage;
 
   public constructor(scope: Construct, id: string, props: KServeModelServerProps) {
     super(scope, id);
@@ -107,6 +108,7 @@ export class KServeModelServer extends Construct implements IModelServer {
     this.resourceName = c.name;
     this.servedModelName = c.servedModelName;
     this.storage = c.storage;
+    this.volumes = c.storage;
     const gpu = c.nodePool.gpuResourceName;
     const memory = quantity(c.memory);
     const tolerations = c.nodePool._tolerations();
@@ -158,8 +160,8 @@ export class KServeModelServer extends Construct implements IModelServer {
 
   /** `pvc://<claim>/<path below the mount>` for a path the pods would see below the output mount. */
   private storageUri(modelPath: string): string {
-    checkRolloutPath(modelPath, this.storage);
-    const root = this.storage.output.mountPath;
-    return `pvc://${this.storage.output.claimName}/${modelPath.slice(root.length + 1)}`;
+    checkRolloutPath(modelPath, this.volumes);
+    const root = this.volumes.output.mountPath;
+    return `pvc://${this.volumes.output.claimName}/${modelPath.slice(root.length + 1)}`;
   }
 }

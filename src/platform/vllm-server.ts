@@ -154,8 +154,9 @@ export class VllmServer extends Construct implements IModelServer {
   public readonly service: kplus.Service;
   /** The HorizontalPodAutoscaler, unless disabled. */
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
-  /** The volumes the models are read from (the output claim, mounted read-only). */
-  public readonly storage: ITrainingStorage;
+  /** The volumes the models are read from (the output claim, mounted read-only); always set. */
+  public readonly storage?: ITrainingStorage;
+  private readonly volumes: ITrainingStorage;
 
   public constructor(scope: Construct, id: string, props: VllmServerProps) {
     super(scope, id);
@@ -181,6 +182,7 @@ export class VllmServer extends Construct implements IModelServer {
     this.resourceName = c.name;
     this.servedModelName = c.servedModelName;
     this.storage = c.storage;
+    this.volumes = c.storage;
     this.labels = {
       'app.kubernetes.io/name': c.name,
       [LABELS.component]: INFERENCE_COMPONENT,
@@ -283,7 +285,7 @@ export class VllmServer extends Construct implements IModelServer {
    * @param modelPath the model directory below the output mount; Argo placeholders may stand for parts of it
    */
   public rolloutPatch(modelPath: string): any {
-    checkRolloutPath(modelPath, this.storage);
+    checkRolloutPath(modelPath, this.volumes);
     return { spec: { template: { metadata: { annotations: { [MODEL_PATH_ANNOTATION]: modelPath } } } } };
   }
 
