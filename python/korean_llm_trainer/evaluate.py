@@ -12,12 +12,21 @@ metric any subtask reports, and only kobest_hellaswag reports ``acc_norm``, so t
 The score (0..1, 4 decimals, no newline) goes to SCORE_FILE, which the Argo step exposes as
 output parameter ``score``; the full results go to ``EVAL_OUTPUT_DIR/results.json`` (default:
 ``eval/`` beside the evaluated model).
+
+The gate (:mod:`korean_llm_trainer.gate`): per-task minimums (``EVAL_MIN_SCORES``), English
+retention against the base model (``EVAL_RETENTION_TASKS``, ``EVAL_BASE_MODEL``, scored once per
+model id and cached in ``EVAL_CACHE_DIR``), the deployed model as champion
+(``EVAL_CHAMPION_PATH``), and a judged generative task (:mod:`korean_llm_trainer.judge`,
+``JUDGE_PROMPTS_PATH``). One file per task score and per check goes to ``EVAL_SCORES_DIR`` for
+the Argo output parameters the deploy ``when`` compares; ``report.md`` / ``report.json`` go
+beside ``results.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,6 +45,12 @@ PRIMARY_METRIC = {
     "haerae": "acc_norm",
     "click": "acc",
     "kormedmcqa": "exact_match",
+    # English retention sets (the Open LLM Leaderboard's choices)
+    "mmlu": "acc",
+    "arc_easy": "acc_norm",
+    "arc_challenge": "acc_norm",
+    "hellaswag": "acc_norm",
+    "winogrande": "acc",
 }
 DEFAULT_METRIC = "acc"
 
@@ -147,22 +162,124 @@ def simple_evaluate_kwargs(config: Config, model: Path) -> dict[str, Any]:
     }
 
 
-def main(config: Config) -> int:
-    """The ``evaluate`` command."""
-    model = resolve_model_dir(Path(config["MODEL_PATH"]))
-    kwargs = simple_evaluate_kwargs(config, model)
+def harness_scores(config: Config, model: str, tasks: list[str]) -> tuple[dict[str, tuple[float, str]], dict]:
+    """Run lm-evaluation-harness on ``model`` (a path or a Hugging Face id) and score ``tasks``."""
+    kwargs = simple_evaluate_kwargs(config, Path(model))
+    kwargs["model_args"] = dict(kwargs["model_args"], pretrained=str(model))
+    kwargs["tasks"] = list(tasks)
     lm_eval = require("lm_eval", "lm-eval", "evaluate")
     # Some Korean benchmark datasets still ship loading scripts.
     os.environ.setdefault("HF_DATASETS_TRUST_REMOTE_CODE", "1")
     results = lm_eval.simple_evaluate(**kwargs)
     if results is None:
         raise EvaluationError("lm_eval.simple_evaluate returned no results")
-    score, per_task = aggregate_score(results, kwargs["tasks"])
+    return {task: task_accuracy(results, task) for task in tasks}, results
+
+
+def check_range(scores: Mapping[str, tuple[float, str]]) -> None:
+    """Every score is an accuracy (0..1)."""
+    for task, (value, _) in scores.items():
+        if not 0.0 <= value <= 1.0:
+            raise EvaluationError(f"task {task!r} reported accuracy {value}, outside 0..1")
+
+
+def champion_dir(config: Config) -> Path | None:
+    """The deployed model (EVAL_CHAMPION_PATH) when it holds a model; None on a first deployment."""
+    raw = config.get("EVAL_CHAMPION_PATH")
+    if raw is None:
+        return None
+    try:
+        return resolve_model_dir(Path(raw))
+    except TrainerError:
+        print(f"evaluate: no champion at {raw} (a first deployment): the champion check passes", flush=True)
+        return None
+
+
+def judged_scores(config: Config, env: Mapping[str, str], model: Path) -> tuple[dict[str, tuple[float, str]], dict | None]:
+    """The judged task (JUDGE_PROMPTS_PATH set): the candidate served by vLLM in this pod or at CANDIDATE_ENDPOINT."""
+    prompts_path = config.get("JUDGE_PROMPTS_PATH")
+    if prompts_path is None:
+        return {}, None
+    from . import judge as j
+
+    prompts = j.load_prompts(Path(prompts_path))
+    endpoint, judge_path = config.get("JUDGE_ENDPOINT"), config.get("JUDGE_MODEL_PATH")
+    if bool(endpoint) == bool(judge_path):
+        raise ContractError("the judge needs exactly one of 'JUDGE_ENDPOINT' (with 'JUDGE_MODEL') and 'JUDGE_MODEL_PATH'")
+    if endpoint and not config.get("JUDGE_MODEL"):
+        raise ContractError("'JUDGE_MODEL' (the judge's model name at 'JUDGE_ENDPOINT') is required with 'JUDGE_ENDPOINT'")
+    with ExitStack() as stack:
+        # two servers share the GPU when both models are local
+        share = 0.45 if judge_path and not config.get("CANDIDATE_ENDPOINT") else 0.85
+        candidate_url = config.get("CANDIDATE_ENDPOINT")
+        candidate_name = "candidate"
+        if candidate_url:
+            candidate_name = config.get("CANDIDATE_MODEL") or str(model)
+        else:
+            candidate_url = stack.enter_context(j.LocalVllm(str(model), 8000, candidate_name, share)).url + "/v1"
+        if judge_path:
+            judge_url = stack.enter_context(j.LocalVllm(str(judge_path), 8001, "judge", share)).url + "/v1"
+            judge_client, judge_model = j.ChatClient(judge_url), "judge"
+        else:
+            judge_client, judge_model = j.ChatClient(str(endpoint), api_key=env.get("JUDGE_API_KEY")), str(config["JUDGE_MODEL"])
+        result = j.run_judge(prompts, j.ChatClient(str(candidate_url)), candidate_name, judge_client, judge_model)
+    task = config["JUDGE_TASK"]
+    detail = {"task": task, "score": result.score, "categories": result.categories, "ratings": result.ratings,
+              "unparsed": result.unparsed, "prompts": str(prompts_path), "judge": judge_model}
+    return {task: (result.score, "judge rating / 10")}, detail
+
+
+def main(config: Config, env: Mapping[str, str] | None = None) -> int:
+    """The ``evaluate`` command: score, compare, report; the deploy decision is the Argo ``when``'s."""
+    from . import gate
+
+    env = os.environ if env is None else env
+    model = resolve_model_dir(Path(config["MODEL_PATH"]))
+    tasks = list(config["EVAL_TASKS"])
+    retention_tasks = [t for t in (config.get("EVAL_RETENTION_TASKS") or ()) if t]
+    overlap = sorted(set(tasks) & set(retention_tasks))
+    if overlap:
+        raise ContractError(f"'EVAL_RETENTION_TASKS' repeats tasks of 'EVAL_TASKS': {', '.join(overlap)}")
+    thresholds = gate.parse_thresholds(config.get("EVAL_MIN_SCORES"))
+    base_model = config.get("EVAL_BASE_MODEL")
+    if retention_tasks and not base_model:
+        raise ContractError("'EVAL_BASE_MODEL' (the base model's path or Hugging Face id) is required with 'EVAL_RETENTION_TASKS'")
+
+    scores, results = harness_scores(config, str(model), tasks + retention_tasks)
+    check_range(scores)
+    korean = {t: scores[t] for t in tasks}
+    base = None
+    if base_model:
+        settings = {"limit": config.get("EVAL_LIMIT"), "lm_eval": results.get("lm_eval_version")}
+        # the base on every task (Korean deltas too), once per model id: cached on the output volume
+        base = gate.cached_scores(config.get("EVAL_CACHE_DIR"), str(base_model), tasks + retention_tasks, settings,
+                                  lambda missing: harness_scores(config, str(base_model), missing)[0])
+        check_range(base)
+    champion_path = champion_dir(config)
+    champion = None
+    if champion_path is not None:
+        champion = harness_scores(config, str(champion_path), tasks)[0]
+        check_range(champion)
+    judged, judge_detail = judged_scores(config, env, model)
+    check_range(judged)
+
+    report = gate.build_report(
+        model=str(model), korean=korean, judged=judged, thresholds=thresholds, min_score=config.get("EVAL_MIN_SCORE"),
+        retention_tasks=retention_tasks, candidate_retention={t: scores[t] for t in retention_tasks}, base=base,
+        base_model=str(base_model) if base_model else None, min_retention=config["EVAL_MIN_RETENTION"],
+        champion=champion, champion_model=str(champion_path) if champion_path else None,
+        champion_tolerance=config["EVAL_CHAMPION_TOLERANCE"],
+    )
     out = results_path(config, model)
     document = dict(results)
-    document["korean_llm_trainer"] = {"score": score, "tasks": per_task, "model": str(model),
-                                      "run_id": config["RUN_ID"], "model_name": config["MODEL_NAME"]}
+    per_task = {t: {"accuracy": v, "metric": m} for t, (v, m) in korean.items()}
+    document["korean_llm_trainer"] = {"score": report.score, "tasks": per_task, "model": str(model),
+                                      "run_id": config["RUN_ID"], "model_name": config["MODEL_NAME"],
+                                      "gate": report.to_json(), "judge": judge_detail}
     atomic_write_text(out, json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
-    write_score_file(Path(config["SCORE_FILE"]), score)
-    print(f"evaluate: score {format_score(score)} ({json.dumps(per_task)}); results in {out}", flush=True)
+    md, _ = gate.write_report(out.parent, report)
+    gate.write_outputs(Path(config["EVAL_SCORES_DIR"]), report)
+    write_score_file(Path(config["SCORE_FILE"]), report.score)
+    print(gate.render_markdown(report), flush=True)
+    print(f"evaluate: {gate.summary_line(report)}; results in {out}, report in {md}", flush=True)
     return 0
