@@ -1,5 +1,5 @@
 import { Duration, Testing } from 'cdk8s';
-import { ALERT_GROUP, SecretKey, SlackAlerts, TrainingAlertNames, TrainingAlerts } from '../src';
+import { ALERT_GROUP, JOB_CONDITION_METRIC, SecretKey, SlackAlerts, TrainingAlertNames, TrainingAlerts } from '../src';
 import { find, nsChart } from './util/platform';
 import { expectValid } from './util/schema';
 
@@ -46,8 +46,11 @@ describe('TrainingAlerts', () => {
     });
     const rules = rulesOf(Testing.synth(chart));
     expect(rules[TrainingAlertNames.GPU_UTILIZATION_LOW].expr).toMatch(/\[1h\]\)\) .* < 30$/);
+    // the operator's counter (normal path) or the job's Failed condition (deadline and backoff branches)
+    const failedCondition = 'korean_llm_job_condition{namespace="llm-training", customresource_kind="PyTorchJob", condition="Failed"}';
     expect(rules[TrainingAlertNames.TRAINING_JOB_FAILED].expr).toBe(
-      'label_replace(sum by (job_namespace) (increase(training_operator_jobs_failed_total{job_namespace="llm-training", framework="pytorch"}[10m])), "namespace", "$1", "job_namespace", "(.*)") > 0');
+      '(sum by (namespace) (label_replace(increase(training_operator_jobs_failed_total{job_namespace="llm-training", framework="pytorch"}[10m]), "namespace", "$1", "job_namespace", "(.*)")) > 0)'
+      + ` or count by (namespace) ((${failedCondition} == 1) unless (${failedCondition} offset 10m == 1))`);
     expect(rules[TrainingAlertNames.TRAINING_JOB_FAILED].labels.severity).toBe('critical');
     expect(rules[TrainingAlertNames.LOSS_NOT_FINITE].expr).toBe(
       '(training_loss{namespace="llm-training"} != training_loss{namespace="llm-training"}) or (abs(training_loss{namespace="llm-training"}) == +Inf)');
@@ -55,6 +58,21 @@ describe('TrainingAlerts', () => {
       'avg_over_time(training_loss{namespace="llm-training"}[3h]) >= avg_over_time(training_loss{namespace="llm-training"}[3h] offset 3h)');
     expect(rules[TrainingAlertNames.NO_PROGRESS].expr).toBe('changes(global_step{namespace="llm-training"}[45m]) == 0');
     expect(alerts.expressionOf(TrainingAlertNames.NO_PROGRESS)).toContain('global_step');
+  });
+
+  test('the kube-state-metrics configuration exports the Failed condition the alert reads', () => {
+    const config = JSON.parse(TrainingAlerts.kubeStateMetricsConfig());
+    expect(config.kind).toBe('CustomResourceStateMetrics');
+    const [resource] = config.spec.resources;
+    expect(resource.groupVersionKind).toEqual({ group: 'kubeflow.org', version: 'v1', kind: 'PyTorchJob' });
+    // kube-state-metrics names a metric <metricNamePrefix>_<name>
+    expect(`${resource.metricNamePrefix}_${resource.metrics[0].name}`).toBe(JOB_CONDITION_METRIC);
+    expect(resource.metrics[0].each.gauge).toEqual({ path: ['status', 'conditions'], labelsFromPath: { condition: ['type'] }, valueFrom: ['status'] });
+    expect(resource.labelsFromPath).toEqual({ namespace: ['metadata', 'namespace'], name: ['metadata', 'name'] });
+    const chart = nsChart();
+    new TrainingAlerts(chart, 'alerts');
+    const expr = rulesOf(Testing.synth(chart))[TrainingAlertNames.TRAINING_JOB_FAILED].expr;
+    expect(expr).toContain(`${JOB_CONDITION_METRIC}{namespace="llm-training", customresource_kind="PyTorchJob", condition="Failed"}`);
   });
 
   test('fails when an alert threshold is outside 0..100', () => {

@@ -10,6 +10,8 @@ const IMAGE = 'registry.example.com/unsloth-korean:1.0.0';
 const BASE = 'unsloth/Qwen2.5-7B-bnb-4bit';
 const STEPS = ['preprocess', 'cpt', 'sft', 'rlhf', 'evaluate', 'deploy'];
 const TRAINING = ['cpt', 'sft', 'rlhf'];
+/** A PyTorchJob's Failed condition at every index it can have (see test/job-waits.test.ts). */
+const CONDITION_FAILED = Array.from({ length: 6 }, (_, i) => `status.conditions.${i}.type == Failed`).join(',');
 
 function newChart(): Chart {
   return new Chart(Testing.app(), 'test', { namespace: 'llm-training', disableResourceNameHashes: true });
@@ -73,24 +75,25 @@ describe('KoreanLlmPipeline', () => {
     }
   });
 
-  test('training steps create PyTorchJobs and wait on replica counts, never status.conditions', () => {
+  test('training steps create PyTorchJobs; success from replica counts, failure from them or a Failed condition', () => {
     const { wf } = build();
     for (const step of TRAINING) {
       const r = templateOf(wf, step).resource;
       expect(r.action).toBe('create');
       expect(r.setOwnerReference).toBe(true);
       expect(r.successCondition).toBe('status.replicaStatuses.Master.succeeded > 0');
-      expect(r.failureCondition).toBe('status.replicaStatuses.Master.failed > 0');
+      expect(r.failureCondition).toBe(`status.replicaStatuses.Master.failed > 0,${CONDITION_FAILED}`);
+      // never a condition index in a success condition (requirements are ANDed there)
+      expect(r.successCondition).not.toContain('status.conditions');
       expect(manifestOf(wf, step).kind).toBe('PyTorchJob');
     }
-    expect(JSON.stringify(wf)).not.toContain('status.conditions');
   });
 
   test('a multi-node stage fails on a failed Worker too', () => {
     const { wf } = build({ cpt: { nodes: 2, gpusPerNode: 8 } });
     const r = templateOf(wf, 'cpt').resource;
     expect(r.successCondition).toBe('status.replicaStatuses.Master.succeeded > 0');
-    expect(r.failureCondition.split(',')).toEqual(['status.replicaStatuses.Master.failed > 0', 'status.replicaStatuses.Worker.failed > 0']);
+    expect(r.failureCondition.split(',')).toEqual(['status.replicaStatuses.Master.failed > 0', 'status.replicaStatuses.Worker.failed > 0', ...CONDITION_FAILED.split(',')]);
     expect(manifestOf(wf, 'cpt').spec.pytorchReplicaSpecs.Worker.replicas).toBe(1);
   });
 
@@ -100,7 +103,7 @@ describe('KoreanLlmPipeline', () => {
       const job = manifestOf(wf, step);
       expect(job.metadata.name).toBeUndefined();
       expect(job.metadata.generateName).toBe(`{{workflow.name}}-${step}-`);
-      expect(job.spec.runPolicy.backoffLimit).toBe(0);
+      expect(job.spec.runPolicy.backoffLimit).toBeUndefined();
       for (const spec of Object.values<any>(job.spec.pytorchReplicaSpecs)) expect(spec.restartPolicy).toBe('Never');
     }
   });
@@ -111,7 +114,8 @@ describe('KoreanLlmPipeline', () => {
       const t = templateOf(wf, step);
       expect(t.activeDeadlineSeconds).toBeGreaterThan(0);
       expect(t.retryStrategy.limit).toBeGreaterThan(0);
-      expect(t.retryStrategy.backoff).toEqual({ duration: '120s', factor: 2, maxDuration: '3600s' });
+      // no maxDuration: Argo counts it from the first attempt's start, which would end a long stage's retries
+      expect(t.retryStrategy.backoff).toEqual({ duration: '120s', factor: 2, cap: '3600s' });
     }
     for (const step of TRAINING) {
       expect(templateOf(wf, step).activeDeadlineSeconds).toBeGreaterThan(manifestOf(wf, step).spec.runPolicy.activeDeadlineSeconds);
@@ -245,15 +249,14 @@ describe('KoreanLlmPipeline', () => {
     expect(workflows[0].spec.podMetadata.labels['korean-llm/pipeline']).not.toBe(workflows[1].spec.podMetadata.labels['korean-llm/pipeline']);
   });
 
-  test('the exit handler cleans up failed runs\' jobs and notifies Slack from a Secret', () => {
+  test('the exit handler cleans up the run\'s jobs and notifies Slack from a Secret, neither able to fail the run', () => {
     const { wf } = build({ slackWebhook: SecretKey.of('slack-webhook', 'url') });
     expect(wf.spec.onExit).toBe('exit-handler');
     const [cleanup, notify] = templateOf(wf, 'exit-handler').steps[0];
-    expect(cleanup).toEqual({ name: 'cleanup', template: 'cleanup', when: '{{workflow.status}} != Succeeded' });
-    expect(notify.name).toBe('notify');
-    expect(templateOf(wf, 'cleanup').resource.action).toBe('delete');
-    expect(templateOf(wf, 'cleanup').resource.flags).toEqual(['pytorchjobs.kubeflow.org', '--selector', 'korean-llm/run={{workflow.name}}', '--ignore-not-found']);
-    expect(envOf(templateOf(wf, 'notify').container).SLACK_WEBHOOK_URL).toEqual({ secretKeyRef: { name: 'slack-webhook', key: 'url' } });
+    expect(cleanup).toEqual({ name: 'cleanup', template: 'cleanup', continueOn: { failed: true, error: true } });
+    expect(notify).toEqual({ name: 'notify', template: 'notify', continueOn: { failed: true, error: true } });
+    expect(envOf(templateOf(wf, 'cleanup').container).JOB_RESOURCES).toBe('kubeflow.org/v1/pytorchjobs');
+    expect(envOf(templateOf(wf, 'notify').container).SLACK_WEBHOOK_URL).toEqual({ secretKeyRef: { name: 'slack-webhook', key: 'url', optional: true } });
     expect(JSON.stringify(wf)).not.toMatch(/https:\/\/hooks/);
   });
 

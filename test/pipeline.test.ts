@@ -15,6 +15,8 @@ import { argoTemplates, embeddedManifests, expectValid } from './util/schema';
 const IMAGE = 'registry.example.com/unsloth-korean:1.0.0';
 const BASE = 'unsloth/Qwen2.5-7B-bnb-4bit';
 const ARGO_KINDS = ['Workflow', 'WorkflowTemplate', 'CronWorkflow'];
+/** A PyTorchJob's Failed condition at every index it can have. */
+const CONDITION_FAILED = Array.from({ length: 6 }, (_, i) => `status.conditions.${i}.type == Failed`).join(',');
 
 function newChart(): Chart {
   return new Chart(Testing.app(), 'test', { namespace: 'llm-training', disableResourceNameHashes: true });
@@ -185,21 +187,21 @@ describe('Pipeline', () => {
     expect(docs).toMatchSnapshot();
   });
 
-  test('a training step creates the PyTorchJob and waits on its replica counts, never status.conditions', () => {
+  test('a training step creates the PyTorchJob; success from its replica counts, failure from them or a Failed condition at any index', () => {
     const { wf } = sftPipeline();
     const t = templateOf(wf, 'sft');
     expect(t.resource.action).toBe('create');
     expect(t.resource.setOwnerReference).toBe(true);
     expect(t.resource.successCondition).toBe('status.replicaStatuses.Master.succeeded > 0');
-    expect(t.resource.failureCondition).toBe('status.replicaStatuses.Master.failed > 0');
-    expect(JSON.stringify(wf)).not.toMatch(/status\.conditions/);
+    // see test/job-waits.test.ts for every branch of the operator
+    expect(t.resource.failureCondition).toBe(`status.replicaStatuses.Master.failed > 0,${CONDITION_FAILED}`);
   });
 
   test('a multi-node stage also fails on a failed Worker', () => {
     const pipeline = newPipeline();
     pipeline.addStage(sftOf(pipeline, 'sft', { nodes: 2 }));
     const wf = workflowOf(synth(pipeline));
-    expect(templateOf(wf, 'sft').resource.failureCondition).toBe('status.replicaStatuses.Master.failed > 0,status.replicaStatuses.Worker.failed > 0');
+    expect(templateOf(wf, 'sft').resource.failureCondition).toBe(`status.replicaStatuses.Master.failed > 0,status.replicaStatuses.Worker.failed > 0,${CONDITION_FAILED}`);
     expect(templateOf(wf, 'sft').resource.successCondition).toBe('status.replicaStatuses.Master.succeeded > 0');
   });
 
@@ -210,7 +212,7 @@ describe('Pipeline', () => {
     const r = templateOf(wf, 'sft').resource;
     expect(Object.keys(manifestOf(wf, 'sft').spec.pytorchReplicaSpecs)).toEqual(['Worker']);
     expect(r.successCondition).toMatch(/^status\.replicaStatuses\.Worker\.succeeded > \d+$/);
-    expect(r.failureCondition).toBe('status.replicaStatuses.Worker.failed > 0');
+    expect(r.failureCondition).toBe(`status.replicaStatuses.Worker.failed > 0,${CONDITION_FAILED}`);
     expect(r.successCondition + r.failureCondition).not.toMatch(/Master/);
   });
 
@@ -219,7 +221,8 @@ describe('Pipeline', () => {
     const job = manifestOf(wf, 'sft');
     expect(job.metadata.name).toBeUndefined();
     expect(job.metadata.generateName).toBe('{{workflow.name}}-sft-');
-    expect(job.spec.runPolicy.backoffLimit).toBe(0);
+    // no backoffLimit: a failed pod takes the operator's normal path (counted, kept for its logs)
+    expect(job.spec.runPolicy.backoffLimit).toBeUndefined();
     for (const spec of Object.values<any>(job.spec.pytorchReplicaSpecs)) expect(spec.restartPolicy).toBe('Never');
   });
 
@@ -230,7 +233,7 @@ describe('Pipeline', () => {
     for (const name of ['sft', 'evaluate', 'deploy']) {
       const s = templateOf(wf, name);
       expect(s.activeDeadlineSeconds).toBeGreaterThan(0);
-      expect(s.retryStrategy).toEqual({ limit: 2, retryPolicy: 'Always', backoff: { duration: '120s', factor: 2, maxDuration: '3600s' } });
+      expect(s.retryStrategy).toEqual({ limit: 2, retryPolicy: 'Always', backoff: { duration: '120s', factor: 2, cap: '3600s' } });
     }
   });
 
@@ -240,7 +243,7 @@ describe('Pipeline', () => {
     pipeline.addStage(sft, { retry: { limit: 1 } });
     pipeline.addEvaluation('evaluate', { model: sft });
     const wf = workflowOf(synth(pipeline));
-    expect(templateOf(wf, 'sft').retryStrategy).toEqual({ limit: 1, retryPolicy: 'Always', backoff: { duration: '60s', factor: 2, maxDuration: '3600s' } });
+    expect(templateOf(wf, 'sft').retryStrategy).toEqual({ limit: 1, retryPolicy: 'Always', backoff: { duration: '60s', factor: 2, cap: '3600s' } });
     expect(templateOf(wf, 'evaluate').retryStrategy.limit).toBe(4);
   });
 
@@ -385,14 +388,13 @@ describe('Pipeline', () => {
     expect(new Set(sas).size).toBe(2);
   });
 
-  test('the exit handler deletes the run\'s jobs only when the run did not succeed', () => {
+  test('the exit handler cleans up the run\'s jobs whatever the run\'s end, without changing its phase', () => {
     const { wf } = sftPipeline();
     expect(wf.spec.onExit).toBe('exit-handler');
-    expect(templateOf(wf, 'exit-handler').steps).toEqual([[{ name: 'cleanup', template: 'cleanup', when: '{{workflow.status}} != Succeeded' }]]);
-    expect(templateOf(wf, 'cleanup').resource).toEqual({
-      action: 'delete',
-      flags: ['pytorchjobs.kubeflow.org', '--selector', 'korean-llm/run={{workflow.name}}', '--ignore-not-found'],
-    });
+    // see test/exit-handler.test.ts for what the script deletes and keeps
+    expect(templateOf(wf, 'exit-handler').steps).toEqual([[{ name: 'cleanup', template: 'cleanup', continueOn: { failed: true, error: true } }]]);
+    const env = envOf(templateOf(wf, 'cleanup').container);
+    expect(env).toMatchObject({ RUN_SELECTOR: 'korean-llm/run={{workflow.name}}', JOB_RESOURCES: 'kubeflow.org/v1/pytorchjobs', RUN_STATUS: '{{workflow.status}}' });
   });
 
   test('cleanupOnExit false drops the cleanup', () => {
@@ -407,7 +409,8 @@ describe('Pipeline', () => {
     expect(steps).toEqual(['cleanup', 'notify']);
     const notify = templateOf(wf, 'notify');
     const env = envOf(notify.container);
-    expect(env.SLACK_WEBHOOK_URL).toEqual({ secretKeyRef: { name: 'slack-webhook', key: 'url' } });
+    // optional: a missing Secret fails the notify step, not the pod's creation (and never the run)
+    expect(env.SLACK_WEBHOOK_URL).toEqual({ secretKeyRef: { name: 'slack-webhook', key: 'url', optional: true } });
     expect(env.RUN_STATUS).toBe('{{workflow.status}}');
     expect(JSON.stringify(wf)).not.toMatch(/hooks\.slack\.com|https?:\/\/[^"]*slack/);
     expect(notify.activeDeadlineSeconds).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { ClaimMount, ITrainingStorage } from '../platform/storage';
 import { containerSecurityContext, podSecurityContext, SCRATCH_ENV, scratchMounts, scratchVolumes } from '../training/_pod-defaults';
 import { GpuNodePool } from '../training/gpu-node-pool';
 import { GpuTrainingJob } from '../training/gpu-training-job';
+import { QueueingKind } from '../training/queueing';
 
 export const ARGO_API_VERSION = 'argoproj.io/v1alpha1';
 /** The run id inside a pipeline: every job name, label and output path derives from it. */
@@ -19,21 +20,57 @@ export const SCORE_FILE = '/tmp/score';
 /** Size of `/dev/shm` in container steps (evaluation loads the model with DataLoader workers). */
 const CONTAINER_SHARED_MEMORY = '8Gi';
 
-/** The retry strategy (the step's options over the pipeline's) and the deadline of one attempt. */
+/** Defaults of `RetryOptions`. */
+export const RETRY_DEFAULTS = { limit: 2, backoff: Duration.minutes(2), factor: 2, maxBackoff: Duration.hours(1) };
+
+/**
+ * The retry strategy (the step's options over the pipeline's) and the deadline of one attempt.
+ *
+ * No `backoff.maxDuration`: Argo measures it from the **first** attempt's start (`operator.go`
+ * `processNodeRetries`: `firstChildNode.StartedAt.Add(maxDuration)`), gives up when a retry's wait
+ * would end past it, and cuts a retry off at it (`executionDeadline`), so any value shorter than a
+ * stage's whole life (a CPT runs for days) means a late failure is never retried. A step's life is
+ * bounded without it: at most `limit + 1` attempts of at most `activeDeadlineSeconds` each, with
+ * waits of `backoff * factor^n`, each capped at `maxBackoff` (`backoff.cap`).
+ */
 export function retryAndDeadline(defaults: RetryOptions | undefined, retry: RetryOptions | undefined, deadline: Duration): any {
   const r = { ...defaults, ...retry };
   return {
     retryStrategy: {
-      limit: r.limit ?? 2,
+      limit: r.limit ?? RETRY_DEFAULTS.limit,
       retryPolicy: 'Always',
       backoff: {
-        duration: `${v.seconds(r.backoff ?? Duration.minutes(2))}s`,
-        factor: r.factor ?? 2,
-        maxDuration: `${v.seconds(r.maxBackoff ?? Duration.hours(1))}s`,
+        duration: `${v.seconds(r.backoff ?? RETRY_DEFAULTS.backoff)}s`,
+        factor: r.factor ?? RETRY_DEFAULTS.factor,
+        cap: `${v.seconds(r.maxBackoff ?? RETRY_DEFAULTS.maxBackoff)}s`,
       },
     },
     activeDeadlineSeconds: v.seconds(deadline),
   };
+}
+
+/** How long a queued training job may wait for admission, unless a pipeline or step says otherwise. */
+export const DEFAULT_MAX_QUEUE_TIME = Duration.days(1);
+/** What a step's deadline adds to its job's: time for the operator to write `Failed` and for Argo to poll it. */
+export const STEP_DEADLINE_SLACK = Duration.minutes(10);
+
+/**
+ * The deadline of one attempt of a training step: the job's own `activeDeadline`, plus `maxQueueTime`
+ * when the job waits in a queue, plus `STEP_DEADLINE_SLACK`.
+ *
+ * The step's clock starts when the step starts; the job's does not always. Without a queue the
+ * operator sets `status.startTime` on its first reconcile, so time spent Pending counts against the
+ * job's own deadline. Kueue creates the job suspended and the operator resets `status.startTime`
+ * when Kueue resumes it (`ReconcileJobs`, the resumed branch in `common/job.go`; again after a
+ * preemption); under Volcano gang scheduling the operator creates no pod, and sets no start time,
+ * until the pod group is admitted (`DelayPodCreationDueToPodGroup`). So a queued job's deadline
+ * runs from admission, and the step must allow for the queue, or it would cut off a job that is
+ * within its own deadline.
+ */
+export function stageDeadline(job: GpuTrainingJob, maxQueueTime: Duration | undefined): Duration {
+  const queued = job.queueing.kind !== QueueingKind.NONE;
+  const queue = queued ? v.seconds(maxQueueTime ?? DEFAULT_MAX_QUEUE_TIME) : 0;
+  return Duration.seconds(v.seconds(job.activeDeadline) + queue + v.seconds(STEP_DEADLINE_SLACK));
 }
 
 /**

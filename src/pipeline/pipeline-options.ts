@@ -39,6 +39,11 @@ export interface StageStepOptions extends StepOptions {
    */
   readonly learningRateParameter?: string;
   /**
+   * How long the stage's job may wait in its queue (Kueue or Volcano), per attempt.
+   * @default - the pipeline's `maxQueueTime`
+   */
+  readonly maxQueueTime?: Duration;
+  /**
    * The estimate of a job that has no `plan` of its own (a `GpuTrainingJob` running your own
    * command): `TrainingEstimate.compute(...)`. It is annotated on the job like a stage's and counts
    * in the plan and the budget.
@@ -288,18 +293,35 @@ export interface PipelineProps {
    */
   readonly gpuStepNodePool?: GpuNodePool;
   /**
-   * Retries of each step.
-   * @default - 2 retries, 2 minutes backoff doubling up to 1 hour
+   * Retries of each step. They cover a step's whole life (no Argo `maxDuration`, which counts from
+   * the first attempt's start): a training stage that fails after days is retried like one that
+   * fails at once, and resumes from its newest checkpoint.
+   * @default - 2 retries, waiting 2 minutes then 4 (doubling, each wait capped at 1 hour)
    */
   readonly retry?: RetryOptions;
   /**
-   * Slack incoming-webhook URL, from a Secret: the exit handler posts each run's result.
+   * How long a training job queued by Kueue or Volcano may wait for admission, per attempt. A queued
+   * job's own deadline (`activeDeadline`) only starts once it is admitted (the operator restarts its
+   * clock when Kueue resumes it, also after a preemption), so each training step's deadline is the
+   * job's `activeDeadline` + `maxQueueTime` + 10 minutes. A job without a queue counts its pending
+   * time against its own deadline: its step's deadline is `activeDeadline` + 10 minutes.
+   * @default Duration.days(1)
+   */
+  readonly maxQueueTime?: Duration;
+  /**
+   * Slack incoming-webhook URL, from a Secret: the exit handler posts each run's result. A failed
+   * notification (webhook down, Secret missing) is retried and shows as a failed `notify` node, but
+   * never changes the run's phase.
    * @default - no notification
    */
   readonly slackWebhook?: SecretKey;
   /**
-   * Delete the run's PyTorchJobs when the run does not succeed (stopped, failed, timed out), so no
-   * orphaned job keeps holding GPUs.
+   * Clean up the run's training jobs when the run ends. After a run that succeeded every job of
+   * the run is deleted. After any other end (failed, stopped, errored) only the jobs that have not
+   * finished are deleted (still queued, or running: a stopped run's, or an attempt whose step
+   * deadline passed), so none holds or takes GPUs; finished jobs are kept, their failed pods with
+   * them, so `kubectl logs` works until the job's `ttlAfterFinished`. A failed cleanup never
+   * changes the run's phase.
    * @default true
    */
   readonly cleanupOnExit?: boolean;

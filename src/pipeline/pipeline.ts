@@ -1,9 +1,8 @@
 import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ARGO_API_VERSION, containerTemplate, retryAndDeadline, RUN_ID, SCORE_FILE, stageTemplate, workflowSpec } from './_argo';
+import { ARGO_API_VERSION, containerTemplate, retryAndDeadline, RUN_ID, SCORE_FILE, stageDeadline, stageTemplate, workflowSpec } from './_argo';
 import { dagErrors, mermaid } from './_dag';
-import { gateOutputFiles } from './_evaluation-gate';
 import { exitHandlerTemplates } from './_exit-handler';
 import { attachEstimate, checkBudget, planRows, wirePlan } from './_plan';
 import { KoreanBenchmark } from './korean-benchmark';
@@ -39,12 +38,16 @@ interface Rule {
  *
  * Training steps are Argo `resource` templates that create the stage's job and wait on it with the
  * conditions its backend gives (for a PyTorchJob: success when
- * `status.replicaStatuses.Master.succeeded > 0`, failure when any replica type counts a failed pod).
- * Inside a pipeline every replica runs with `restartPolicy: Never`: a failed pod is then final for
- * that job and seen at once, and the step's `retryStrategy` starts a new job (`generateName`, so no
- * name clash with the failed attempt) that resumes from the newest checkpoint in the run's output
- * directory. `OnFailure` would restart containers in place without the pod ever reaching `Failed`;
- * `ExitCode` counts the failed pod before recreating it, failing the step while the job goes on.
+ * `status.replicaStatuses.Master.succeeded > 0`; failure when any replica type counts a failed pod
+ * or a `Failed` condition sits at any index the job's conditions can have, so every branch of the
+ * operator is seen). Inside a pipeline every replica runs with `restartPolicy: Never` and no
+ * `backoffLimit`: a failed pod is then final for that job, counted and kept for its logs, and the
+ * step's `retryStrategy` starts a new job (`generateName`, so no name clash with the failed attempt)
+ * that resumes from the newest checkpoint in the run's output directory. Retries cover the stage's
+ * whole life (no `maxDuration`); a step's deadline is its job's plus, for a queued job,
+ * `maxQueueTime`. `OnFailure` would restart containers in place without the pod ever reaching
+ * `Failed`; `ExitCode` counts the failed pod before recreating it, failing the step while the job
+ * goes on. The exit handler's cleanup and notification never change the run's phase.
  */
 export class Pipeline extends Construct {
   /** The emitted object's kind. */
@@ -77,6 +80,7 @@ export class Pipeline extends Construct {
     v.positiveInt('parallelism', props.parallelism);
     checkBudget(props.budget);
     validateRetry('retry', props.retry);
+    v.positiveDuration('maxQueueTime', props.maxQueueTime);
     v.positiveDuration('ttlAfterSuccess', props.ttlAfterSuccess);
     v.positiveDuration('ttlAfterFailure', props.ttlAfterFailure);
     if (props.runAsUser !== undefined && (!Number.isInteger(props.runAsUser) || props.runAsUser < 1)) {
@@ -162,6 +166,7 @@ export class Pipeline extends Construct {
     const name = options.name ?? job.node.id.toLowerCase();
     this.checkStepName(name);
     validateRetry('retry', options.retry);
+    v.positiveDuration('maxQueueTime', options.maxQueueTime);
     if (job.storage) this.requireSameStorage(job.storage, name);
     if (options.estimate) attachEstimate(job, options.estimate);
     const envOverrides: { [key: string]: string } = {};
@@ -179,11 +184,12 @@ export class Pipeline extends Construct {
     this.allow(['create', 'get', 'list', 'watch', 'patch', 'delete'], backend.apiGroup, backend.resourcePlural);
     for (const r of backend.extraReadResources) this.allow(['get', 'list', 'watch'], backend.apiGroup, r);
 
-    const deadline = Duration.seconds(v.seconds(job.activeDeadline) + 600);
+    // the job's own deadline, plus its queue time (a queued job's clock starts at admission), plus slack
+    const deadline = stageDeadline(job, options.maxQueueTime ?? this.props.maxQueueTime);
     const step: PipelineStep = PipelineStep._create(this, name, _StepRole.TRAINING, () => {
       const manifest = job._manifest();
       this.checkDerivedNames(step, manifest);
-      // the Argo step outlives the job's own deadline, which fails the job without a failed pod
+      // the Argo step outlives the job's own deadline: a backstop should the operator never fail the job
       return stageTemplate(name, job, manifest, retryAndDeadline(this.props.retry, options.retry, deadline));
     }, { job });
     step._declareOutput('job-name');
@@ -241,8 +247,7 @@ export class Pipeline extends Construct {
       cpu: props.cpu ?? kplus.Cpu.units(8),
       memory: props.memory ?? Size.gibibytes(50),
       activeDeadline: props.activeDeadline ?? Duration.hours(12),
-      // the trainer's command also writes one file per task score and per check (the gate's outputs)
-      outputFiles: { score: SCORE_FILE, ...(props.command ? {} : gateOutputFiles(benchmarks, own)) },
+      outputFiles: { score: SCORE_FILE },
       dependsOn: [modelStep, ...(props.dependsOn ?? [])],
       retry: props.retry,
     }, _StepRole.EVALUATION);

@@ -4,7 +4,11 @@ import * as v from '../_validate';
 import type { GpuTrainingJob } from '../training/gpu-training-job';
 
 /**
- * Retries of a pipeline step.
+ * Retries of a pipeline step. Each retry is a new attempt (for a training step, a new job that
+ * resumes from the newest checkpoint in the run's output directory), after a wait of
+ * `backoff * factor^n` capped at `maxBackoff`. Retries cover a step's whole life: no Argo
+ * `backoff.maxDuration` is emitted (Argo counts it from the first attempt's start, so it would end
+ * the retries of a long training stage); `limit` and the step's deadline bound it instead.
  */
 export interface RetryOptions {
   /**
@@ -23,7 +27,7 @@ export interface RetryOptions {
    */
   readonly factor?: number;
   /**
-   * The longest total backoff.
+   * The longest wait before any one retry (Argo `backoff.cap`).
    * @default Duration.hours(1)
    */
   readonly maxBackoff?: Duration;

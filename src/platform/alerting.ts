@@ -47,7 +47,7 @@ export const ALERT_GROUP = 'korean-llm-training';
 export class TrainingAlertNames {
   /** GPUs of a training pod below the utilisation threshold. */
   public static readonly GPU_UTILIZATION_LOW = 'KoreanLlmGpuUtilizationLow';
-  /** The Training Operator counted a failed PyTorchJob. */
+  /** A PyTorchJob failed: the Training Operator counted it, or kube-state-metrics saw its `Failed` condition. */
   public static readonly TRAINING_JOB_FAILED = 'KoreanLlmTrainingJobFailed';
   /** The training loss is NaN or infinite. */
   public static readonly LOSS_NOT_FINITE = 'KoreanLlmTrainingLossNotFinite';
@@ -120,6 +120,30 @@ interface AlertsPlan {
   readonly threshold: number;
 }
 
+/** The metric the kube-state-metrics configuration of `TrainingAlerts.kubeStateMetricsConfig()` exports. */
+export const JOB_CONDITION_METRIC = 'korean_llm_job_condition';
+
+/**
+ * A PyTorchJob failed in the last 10 minutes, seen either way the operator can fail it:
+ *
+ * - its failed-jobs counter, which only `UpdateJobStatus` increments, on the normal path (a
+ *   counted failed pod: pipeline jobs, which run with `restartPolicy: Never` and no backoff limit);
+ * - the job's `Failed` condition as kube-state-metrics exports it (`kubeStateMetricsConfig()`), for
+ *   the branches of `ReconcileJobs` (`common/job.go`) that append `Failed` without touching the
+ *   counter: past `activeDeadlineSeconds`, past `backoffLimit` (standalone jobs, `OnFailure`). The
+ *   condition counts when it became true within the window (`unless` its value 10 minutes ago), so
+ *   a failed job kept for its logs alerts once, not until its TTL. Without that configuration the
+ *   second half selects nothing.
+ *
+ * One series per namespace (`or` keeps the counter's when both fire).
+ */
+function jobFailedExpr(ns: string): string {
+  // the operator's own `namespace` label is its namespace: copy `job_namespace` over it
+  const counted = `sum by (namespace) (label_replace(increase(${MetricNames.JOBS_FAILED}{job_namespace="${ns}", framework="pytorch"}[10m]), "namespace", "$1", "job_namespace", "(.*)")) > 0`;
+  const condition = `${JOB_CONDITION_METRIC}{namespace="${ns}", customresource_kind="PyTorchJob", condition="Failed"}`;
+  return `(${counted}) or count by (namespace) ((${condition} == 1) unless (${condition} offset 10m == 1))`;
+}
+
 function promDuration(prop: string, d: Duration): string {
   v.positiveDuration(prop, d);
   const s = v.seconds(d);
@@ -135,8 +159,11 @@ function promDuration(prop: string, d: Duration): string {
  *   pod over a window, below the threshold (the seed's 50 %). Only GPUs held by our trainer pods
  *   count: the GPU series are joined on `namespace`/`pod` with the trainer's own `global_step`
  *   series, which also brings the `run`, `stage` and `model` labels.
- * - `KoreanLlmTrainingJobFailed`: an increase of the Training Operator's
- *   `training_operator_jobs_failed_total` for PyTorchJobs in the namespace.
+ * - `KoreanLlmTrainingJobFailed`: a PyTorchJob of the namespace failed in the last 10 minutes: an
+ *   increase of the Training Operator's `training_operator_jobs_failed_total`, or a `Failed`
+ *   condition that kube-state-metrics exports with `TrainingAlerts.kubeStateMetricsConfig()`. The
+ *   operator increments its counter only when it counts a failed pod; a job failed past its
+ *   deadline or its backoff limit gets the condition alone, so configure kube-state-metrics too.
  * - `KoreanLlmTrainingLossNotFinite`: `training_loss` is NaN or infinite.
  * - `KoreanLlmTrainingLossPlateau`: the average `training_loss` of the last window is not below
  *   the window before it.
@@ -151,6 +178,37 @@ function promDuration(prop: string, d: Duration): string {
  * The construct is the PrometheusRule API object itself (no wrapper construct).
  */
 export class TrainingAlerts extends ApiObject {
+  /**
+   * A kube-state-metrics custom-resource-state configuration (JSON, which is YAML) that exports
+   * each PyTorchJob condition as `korean_llm_job_condition{namespace, name, condition}` (1 when
+   * its status is `True`), which `KoreanLlmTrainingJobFailed` reads. Pass it as the
+   * kube-prometheus-stack value `kube-state-metrics.customResourceState.config` (with
+   * `customResourceState.enabled: true` and an `rbac.extraRules` entry allowing list and watch on
+   * `pytorchjobs.kubeflow.org`), or to kube-state-metrics' `--custom-resource-state-config`.
+   */
+  public static kubeStateMetricsConfig(): string {
+    const config = {
+      kind: 'CustomResourceStateMetrics',
+      spec: {
+        resources: [{
+          groupVersionKind: { group: 'kubeflow.org', version: 'v1', kind: 'PyTorchJob' },
+          metricNamePrefix: JOB_CONDITION_METRIC.replace(/_job_condition$/, ''),
+          labelsFromPath: { namespace: ['metadata', 'namespace'], name: ['metadata', 'name'] },
+          metrics: [{
+            name: 'job_condition',
+            help: 'Conditions of a training job (1 when the condition is True).',
+            each: {
+              type: 'Gauge',
+              // one series per entry of status.conditions; "True"/"False" become 1/0
+              gauge: { path: ['status', 'conditions'], labelsFromPath: { condition: ['type'] }, valueFrom: ['status'] },
+            },
+          }],
+        }],
+      },
+    };
+    return JSON.stringify(config, null, 2);
+  }
+
   /** The PrometheusRule's props and the alerting rules, after validating the construct's props. */
   private static plan(scope: Construct, props: TrainingAlertsProps): AlertsPlan {
     const threshold = props.gpuUtilizationThreshold ?? 50;
@@ -176,12 +234,11 @@ export class TrainingAlerts extends ApiObject {
       },
       {
         alert: TrainingAlertNames.TRAINING_JOB_FAILED,
-        // the operator's own `namespace` label is its namespace: copy `job_namespace` over it
-        expr: `label_replace(sum by (job_namespace) (increase(${MetricNames.JOBS_FAILED}{job_namespace="${ns}", framework="pytorch"}[10m])), "namespace", "$1", "job_namespace", "(.*)") > 0`,
+        expr: jobFailedExpr(ns),
         for: '0m',
         severity: 'critical',
         summary: `A PyTorchJob failed in namespace ${ns}`,
-        description: `The Training Operator counted {{ $value | printf "%.0f" }} failed PyTorchJob(s) in ${ns} in the last 10 minutes: kubectl get pytorchjobs -n ${ns}.`,
+        description: `{{ $value | printf "%.0f" }} PyTorchJob(s) failed in ${ns} in the last 10 minutes: kubectl get pytorchjobs -n ${ns}; a failed pod's logs stay until the job's TTL.`,
       },
       {
         alert: TrainingAlertNames.LOSS_NOT_FINITE,

@@ -100,7 +100,7 @@ export function renderRuntimeSpec(w: TrainingWorkload): any {
       spec: {
         // a pod failure fails the JobSet after `backoffLimit` whole-gang restarts (0 in a pipeline,
         // which retries with a new TrainJob that resumes from the last checkpoint)
-        failurePolicy: { maxRestarts: w.backoffLimit },
+        failurePolicy: { maxRestarts: w.backoffLimit ?? 0 },
         replicatedJobs: [{
           name: NODE,
           replicas: 1,

@@ -134,8 +134,11 @@ export interface GpuJobOptions {
    */
   readonly restartPolicy?: RestartPolicy;
   /**
-   * Restarts before the job is marked failed (`runPolicy.backoffLimit`).
-   * @default 3 standalone; 0 inside a pipeline (the pipeline retries with a new job)
+   * Restarts before the job is marked failed (`runPolicy.backoffLimit`). Inside a pipeline leave it
+   * unset for a PyTorchJob: replicas run with `restartPolicy: Never` (nothing restarts), the
+   * pipeline retries with a new job, and any set limit only routes a failed pod through the
+   * operator's backoff branch, which deletes every pod (the failed pod's logs too).
+   * @default 3 standalone; unset inside a pipeline (the pipeline retries with a new job)
    */
   readonly backoffLimit?: number;
   /**

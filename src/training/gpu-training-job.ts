@@ -251,8 +251,9 @@ export class GpuTrainingJob extends Construct {
     }
     const policy = this.props.restartPolicy;
     if (policy !== undefined && policy !== RestartPolicy.NEVER) {
-      // See the pipeline docs: the operator counts `replicaStatuses.<type>.failed` by pod phase only.
-      v.fail('restartPolicy', policy, 'RestartPolicy.NEVER inside a pipeline: with OnFailure/Always a failed container restarts in place and the pod never reaches phase Failed, so the step cannot see the failure; with ExitCode the failed pod is counted before the operator recreates it, failing the step while the job goes on. The pipeline retries with a new job that resumes from the last checkpoint instead');
+      // See the pipeline docs and `waitConditions` in the backend: the step fails on a failed pod the
+      // operator counts, or on its `Failed` condition.
+      v.fail('restartPolicy', policy, 'RestartPolicy.NEVER inside a pipeline: with OnFailure/Always a failed container restarts in place and the pod never reaches phase Failed, so the job fails only past its backoffLimit, on a branch of the operator that deletes every pod and its logs; with ExitCode the failed pod is counted before the operator recreates it, failing the step while the job goes on. The pipeline retries with a new job that resumes from the last checkpoint instead');
     }
     this.embedding = context;
     // A chart emits every ApiObject of its subtree, so the job's object leaves the tree (this
@@ -309,7 +310,13 @@ export class GpuTrainingJob extends Construct {
       tolerations: this.nodePool._tolerations(),
       affinity: this.nodePool._affinity(),
       restartPolicy: embedded ? RestartPolicy.NEVER : p.restartPolicy ?? RestartPolicy.ON_FAILURE,
-      backoffLimit: p.backoffLimit ?? (embedded ? 0 : 3),
+      // Inside a pipeline no backoffLimit by default: with `restartPolicy: Never` the operator never
+      // restarts a pod, so the limit would only matter through `ReconcileJobs`' backoff branch
+      // (`common/job.go`: its work queue's `NumRequeues` is always 0, so a limit of 0 trips on the
+      // first failed pod), which deletes every pod, the failed one and its logs included, and
+      // writes `Failed` without counting the pod or the failed-jobs metric. Unset, the failure takes
+      // the normal path (`UpdateJobStatus`): counted, logged, kept. The pipeline retries instead.
+      backoffLimit: embedded ? p.backoffLimit : p.backoffLimit ?? 3,
       cleanPodPolicy: p.cleanPodPolicy ?? CleanPodPolicy.RUNNING,
       ttlSecondsAfterFinished: v.seconds(p.ttlAfterFinished ?? Duration.days(1)),
       activeDeadlineSeconds: v.seconds(this.activeDeadline),
