@@ -45,7 +45,12 @@ export function koreanLlmPlatform(app: App): Chart {
     cpt: { gpusPerNode: 4 },
     sft: { gpusPerNode: 2 },
     rlhf: { gpusPerNode: 2, method: PreferenceMethod.DPO },
-    evaluation: { benchmarks: KoreanBenchmark.defaults(), minScore: 0.55 },
+    // the gate: the mean, each task's own minimum, and at least 97 % of the base model's English score
+    evaluation: {
+      benchmarks: [KoreanBenchmark.KOBEST.withMinimum(0.6), KoreanBenchmark.KMMLU.withMinimum(0.45), KoreanBenchmark.HAERAE],
+      minScore: 0.55,
+      retention: { tasks: ['mmlu', 'arc_easy', 'hellaswag'], minRetention: 0.97 },
+    },
     server,
     tracking: ExperimentTracking.of({
       wandb: { apiKey: SecretKey.of('wandb-secret', 'api-key') },

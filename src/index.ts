@@ -26,6 +26,7 @@ export * from './platform/experiment-tracking';
 export * from './platform/model-server';
 export * from './pipeline/pipeline-kind';
 export * from './pipeline/korean-benchmark';
+export * from './pipeline/evaluation-gate';
 export * from './pipeline/step';
 export * from './pipeline/plan';
 export * from './pipeline/pipeline-options';

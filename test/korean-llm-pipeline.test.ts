@@ -184,7 +184,8 @@ describe('KoreanLlmPipeline', () => {
   test('the evaluate step exposes score and gates the deploy step with an unquoted comparison', () => {
     const { wf } = build({ evaluation: { benchmarks: [KoreanBenchmark.KOBEST, KoreanBenchmark.CLICK], minScore: 0.55, gpus: 2, limit: 100 } });
     const evaluate = templateOf(wf, 'evaluate');
-    expect(evaluate.outputs.parameters).toEqual([{ name: 'score', valueFrom: { path: '/tmp/score' } }]);
+    expect(evaluate.outputs.parameters[0]).toEqual({ name: 'score', valueFrom: { path: '/tmp/score' } });
+    expect(evaluate.outputs.parameters.map((o: any) => o.name)).toEqual(['score', 'score-kobest', 'score-click', 'retention', 'champion-margin', 'summary']);
     const env = envOf(evaluate.container);
     expect(env.EVAL_TASKS).toBe('kobest,click');
     expect(env.EVAL_LIMIT).toBe('100');

@@ -207,7 +207,7 @@ describe('synth-time checks', () => {
     const train: PipelineStep = pipeline.allSteps[0];
     expect(evaluation.outputParameter('score')).toBe('{{tasks.evaluate.outputs.parameters.score}}');
     expect(train.outputParameter('job-name')).toBe('{{tasks.sft.outputs.parameters.job-name}}');
-    expect(() => evaluation.outputParameter('nope')).toThrow("'outputParameter of step 'evaluate'' must be an output parameter the step declares ('score'), got 'nope'");
+    expect(() => evaluation.outputParameter('nope')).toThrow("'outputParameter of step 'evaluate'' must be an output parameter the step declares ('score', 'score-kobest', 'score-kmmlu', 'score-haerae', 'retention', 'champion-margin', 'summary'), got 'nope'");
     const plain = pipeline.addContainerStep('plain', { command: ['x'] });
     expect(() => plain.outputParameter('nope')).toThrow("must be an output parameter the step declares (none), got 'nope'");
   });

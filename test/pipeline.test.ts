@@ -325,7 +325,10 @@ describe('Pipeline', () => {
 
   test('the evaluate step exposes score from a file and the deploy step is gated on it, unquoted', () => {
     const { wf } = sftPipeline();
-    expect(templateOf(wf, 'evaluate').outputs.parameters).toEqual([{ name: 'score', valueFrom: { path: '/tmp/score' } }]);
+    const outputs = templateOf(wf, 'evaluate').outputs.parameters;
+    expect(outputs[0]).toEqual({ name: 'score', valueFrom: { path: '/tmp/score' } });
+    // the trainer also writes one file per task and per check of the evaluation gate
+    expect(outputs.slice(1).map((o: any) => o.name)).toEqual(['score-kobest', 'score-kmmlu', 'score-haerae', 'retention', 'champion-margin', 'summary']);
     expect(envOf(templateOf(wf, 'evaluate').container).SCORE_FILE).toBe('/tmp/score');
     expect(taskOf(wf, 'deploy').when).toBe('{{tasks.evaluate.outputs.parameters.score}} >= {{workflow.parameters.min-score}}');
     expect(wf.spec.arguments.parameters.find((p: any) => p.name === 'min-score').value).toBe('0.6');

@@ -1,5 +1,31 @@
 import * as v from '../_validate';
 
+// before the class: its static benchmarks are built when the class is defined
+/**
+ * Each task family's primary metric: exact names first, then the longest family prefix
+ * (`kmmlu_direct_law` is kmmlu_direct's), then `acc`. Mirrors the trainer's `PRIMARY_METRIC`.
+ */
+const PRIMARY_METRIC: { [task: string]: string } = {
+  kobest: 'acc',
+  kobest_hellaswag: 'acc_norm',
+  kmmlu: 'acc',
+  kmmlu_direct: 'exact_match',
+  haerae: 'acc_norm',
+  click: 'acc',
+  kormedmcqa: 'exact_match',
+  mmlu: 'acc',
+  arc_easy: 'acc_norm',
+  arc_challenge: 'acc_norm',
+  hellaswag: 'acc_norm',
+  winogrande: 'acc',
+};
+
+function primaryMetric(task: string): string {
+  if (PRIMARY_METRIC[task]) return PRIMARY_METRIC[task];
+  const families = Object.keys(PRIMARY_METRIC).filter((f) => task.startsWith(`${f}_`)).sort((a, b) => b.length - a.length);
+  return families.length > 0 ? PRIMARY_METRIC[families[0]] : 'acc';
+}
+
 /**
  * A Korean benchmark of EleutherAI's lm-evaluation-harness (the evaluate step's `EVAL_TASKS`).
  */
@@ -46,13 +72,40 @@ export class KoreanBenchmark {
     return [KoreanBenchmark.KOBEST, KoreanBenchmark.KMMLU, KoreanBenchmark.HAERAE];
   }
 
+  /**
+   * The metric that scores the task, as the trainer reads it from the harness results: `acc` for
+   * kobest (the group's `acc` is the mean over its five subtasks; its `acc_norm` is
+   * kobest_hellaswag's alone), kmmlu and click; `acc_norm` for haerae and kobest_hellaswag;
+   * `exact_match` for the generative kmmlu_direct and kormedmcqa; `acc` for anything else. The
+   * trainer's table (`PRIMARY_METRIC` in `korean_llm_trainer/evaluate.py`) is the same.
+   */
+  public readonly metric: string;
+
   private constructor(
     /** The harness task name. */
     public readonly taskName: string,
     /** Whether the name was given with `custom()`, unchecked. */
     public readonly isCustom: boolean = false,
-  ) {}
+    /**
+     * The lowest score (0..1) of this task that deploys (workflow parameter `min-<task>`).
+     * @default - no minimum of its own
+     */
+    public readonly minScore?: number,
+  ) {
+    this.metric = primaryMetric(taskName);
+  }
+
+  /**
+   * The same benchmark with a minimum of its own: the deploy step runs only when this task's score
+   * (output parameter `score-<task>` of the evaluate step) reaches it, whatever the mean.
+   * `KoreanBenchmark.KMMLU.withMinimum(0.45)`.
+   */
+  public withMinimum(minScore: number): KoreanBenchmark {
+    if (!Number.isFinite(minScore) || minScore < 0 || minScore > 1) v.fail(`minimum of benchmark '${this.taskName}'`, minScore, 'a number from 0 to 1');
+    return new KoreanBenchmark(this.taskName, this.isCustom, minScore);
+  }
 }
+
 
 /** The Korean benchmark families of lm-evaluation-harness the library knows (see RESEARCH.md). */
 const KNOWN_FAMILIES = ['kobest', 'kmmlu', 'haerae', 'click', 'kbl', 'kormedmcqa'];

@@ -3,6 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import * as v from '../_validate';
 import { RUN_ID } from './_argo';
+import { GatePlan, planGate, wireGate } from './_evaluation-gate';
+import { ChampionOptions, JudgeOptions, RetentionOptions } from './evaluation-gate';
 import { KoreanBenchmark } from './korean-benchmark';
 import { Pipeline } from './pipeline';
 import { PipelineProps } from './pipeline-options';
@@ -169,10 +171,28 @@ export interface PreprocessOptions {
  */
 export interface EvaluationOptions {
   /**
-   * Benchmarks.
+   * Benchmarks; one with a minimum of its own (`KoreanBenchmark.KMMLU.withMinimum(0.45)`) gates the
+   * deployment on that task's score too (workflow parameter `min-<task>`). Only with `server`.
    * @default KoreanBenchmark.defaults() - kobest, kmmlu, haerae
    */
   readonly benchmarks?: KoreanBenchmark[];
+  /**
+   * English retention against the base model (no forgetting): deploy only when the candidate keeps
+   * at least `minRetention` of the base model's English score. Only with `server`.
+   * @default - no retention check
+   */
+  readonly retention?: RetentionOptions;
+  /**
+   * Champion vs challenger: deploy only when the candidate scores at least the deployed model's
+   * mean minus a tolerance. Only with `server`.
+   * @default - no champion check
+   */
+  readonly champion?: ChampionOptions;
+  /**
+   * A judged, generative Korean task (LogicKor / KoMT-Bench style) scored in the evaluate step.
+   * @default - none
+   */
+  readonly judge?: JudgeOptions;
   /**
    * The lowest score (0..1) that deploys (workflow parameter `min-score`). Only with `server`:
    * without a deploy step there is nothing to gate, and the value is rejected rather than ignored.
@@ -406,6 +426,7 @@ export class KoreanLlmPipeline extends Pipeline {
       runAsUser: props.runAsUser,
     });
 
+    let gatePlan: GatePlan | undefined;
     this.branches = models.map((m) => {
       const prefix = multi ? `${m.name}-` : '';
       const scopeOf = multi ? new Construct(this, m.name) : this;
@@ -438,6 +459,20 @@ export class KoreanLlmPipeline extends Pipeline {
       const finalStage = rlhf ?? sft ?? cpt;
       if (!finalStage) v.fail(multi ? `models['${m.name}'] stages` : 'cpt/sft/rlhf', 'all disabled', 'at least one enabled training stage');
       const e = props.evaluation ?? {};
+      // thresholds, retention, champion and judge: their parameters and the evaluate step's env
+      gatePlan = planGate(this, {
+        benchmarks: e.benchmarks ?? KoreanBenchmark.defaults(),
+        minScore: e.minScore,
+        retention: e.retention,
+        champion: e.champion,
+        judge: e.judge,
+        baseModel: `{{workflow.parameters.${baseParam}}}`,
+        outputPath: output,
+        deploy: props.server !== undefined,
+      });
+      for (const n of [...Object.keys(gatePlan.env), ...Object.keys(gatePlan.secretEnv)]) {
+        if (n in (e.env ?? {}) || n in (e.secretEnv ?? {})) v.fail('evaluation.env', n, 'a variable the evaluation gate does not set itself');
+      }
       const evaluation = this.addEvaluation(`${prefix}evaluate`, {
         model: finalStage,
         benchmarks: e.benchmarks,
@@ -448,8 +483,8 @@ export class KoreanLlmPipeline extends Pipeline {
         image: e.image,
         command: e.command,
         args: e.args,
-        env: e.env,
-        secretEnv: e.secretEnv,
+        env: { ...e.env, ...gatePlan.env },
+        secretEnv: { ...e.secretEnv, ...gatePlan.secretEnv },
         nodePool: e.nodePool,
         queueing: e.queueing,
       });
@@ -464,6 +499,7 @@ export class KoreanLlmPipeline extends Pipeline {
         gate: branch.evaluation,
         minScore: props.evaluation?.minScore,
       });
+      wireGate(this, gatePlan!, branch.evaluation, this.deployStep);
     }
   }
 }

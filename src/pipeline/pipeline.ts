@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ARGO_API_VERSION, containerTemplate, retryAndDeadline, RUN_ID, SCORE_FILE, stageDeadline, stageTemplate, workflowSpec } from './_argo';
 import { dagErrors, mermaid } from './_dag';
+import { gateOutputFiles } from './_evaluation-gate';
 import { exitHandlerTemplates } from './_exit-handler';
 import { attachEstimate, checkBudget, planRows, wirePlan } from './_plan';
 import { KoreanBenchmark } from './korean-benchmark';
@@ -247,7 +248,8 @@ export class Pipeline extends Construct {
       cpu: props.cpu ?? kplus.Cpu.units(8),
       memory: props.memory ?? Size.gibibytes(50),
       activeDeadline: props.activeDeadline ?? Duration.hours(12),
-      outputFiles: { score: SCORE_FILE },
+      // the trainer's command also writes one file per task score and per check (the gate's outputs)
+      outputFiles: { score: SCORE_FILE, ...(props.command ? {} : gateOutputFiles(benchmarks, own)) },
       dependsOn: [modelStep, ...(props.dependsOn ?? [])],
       retry: props.retry,
     }, _StepRole.EVALUATION);
