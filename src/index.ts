@@ -31,5 +31,6 @@ export * from './pipeline/step';
 export * from './pipeline/plan';
 export * from './pipeline/pipeline-options';
 export * from './pipeline/pipeline';
+export * from './pipeline/korean-llm-pipeline-options';
 export * from './pipeline/korean-llm-pipeline';
 export * as kubeflow from '../imports/kubeflow-kubeflow.org';

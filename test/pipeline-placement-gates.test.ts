@@ -249,7 +249,7 @@ describe('synth-time checks', () => {
     const sft = new SftStage(pipeline, 'sft', { image: IMAGE, baseModel: BaseModel.huggingFace(BASE) });
     pipeline.addStage(sft);
     expect(() => pipeline.addDeployment('deploy', { model: sft, server: vllm }))
-      .toThrow("'storage of step 'server 'korean-llm''' must be the pipeline's output claim 'model-output-pvc' at /output: stages exchange models through it, got 'serving-models'");
+      .toThrow("'storage of server 'korean-llm'' must be the pipeline's output claim 'model-output-pvc' at /output: stages exchange models through it, got 'serving-models'");
     const same = new KServeModelServer(chart, 'kserve', { modelPath: '/output/m', name: 'same' });
     expect(pipeline.addDeployment('deploy', { model: sft, server: same }).name).toBe('deploy');
   });

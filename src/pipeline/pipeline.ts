@@ -2,15 +2,17 @@ import { ApiObject, Chart, Duration, JsonPatch, Lazy, Names, Size } from 'cdk8s'
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ARGO_API_VERSION, containerTemplate, retryAndDeadline, RUN_ID, SCORE_FILE, stageDeadline, stageTemplate, workflowSpec } from './_argo';
+import { checkDerivedNames, checkMinimum, checkStepName, requireSameStorage, validateRetry } from './_checks';
 import { dagErrors, mermaid } from './_dag';
 import { gateOutputFiles } from './_evaluation-gate';
 import { exitHandlerTemplates } from './_exit-handler';
 import { attachEstimate, checkBudget, planRows, wirePlan } from './_plan';
+import { RoleRules } from './_rbac';
 import { KoreanBenchmark } from './korean-benchmark';
 import { PipelineKind } from './pipeline-kind';
 import { ContainerStepProps, DeploymentGate, DeploymentStepProps, EvaluationStepProps, PipelineProps, StageStepOptions } from './pipeline-options';
 import { PlanRow } from './plan';
-import { _StepRole, PipelineParameter, PipelineStep, RetryOptions } from './step';
+import { _StepRole, PipelineParameter, PipelineStep } from './step';
 import * as v from '../_validate';
 import { Labels, LABELS, PART_OF } from '../labels';
 import { cores } from '../platform/_platform';
@@ -19,19 +21,6 @@ import { GpuNodePool } from '../training/gpu-node-pool';
 import { GpuTrainingJob } from '../training/gpu-training-job';
 import { QueueingKind } from '../training/queueing';
 import { TrainingStage } from '../training/training-stage';
-
-/** Longest Kubernetes name a controller can derive objects from (a DNS-1123 label). */
-const MAX_DERIVED_NAME = 63;
-/** Names the pipeline's own templates use. */
-const RESERVED_STEP_NAMES = ['main', 'exit-handler', 'cleanup', 'notify'];
-
-/** A role rule; the Role lists them in the order they were first needed. */
-interface Rule {
-  readonly apiGroups: string[];
-  readonly resources: string[];
-  readonly verbs: string[];
-  readonly resourceNames?: string[];
-}
 
 /**
  * A DAG of steps, emitted as one Argo Workflow (or WorkflowTemplate, or CronWorkflow) plus the
@@ -70,7 +59,7 @@ export class Pipeline extends Construct {
   private readonly steps: PipelineStep[] = [];
   private readonly params = new Map<string, PipelineParameter>();
   private readonly resource: ApiObject;
-  private readonly rules = new Map<string, Rule>();
+  private readonly rules = new RoleRules();
   /** The gates of each deploy step, in the order they were added. */
   private readonly gates = new Map<PipelineStep, string[]>();
 
@@ -107,13 +96,13 @@ export class Pipeline extends Construct {
     // exactly its server.
     const sa = new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { automountServiceAccountToken: true });
     this.serviceAccountName = sa.name;
-    const role = new kplus.k8s.KubeRole(this, 'Role', { rules: Lazy.any({ produce: () => [...this.rules.values()] }) as any });
+    const role = new kplus.k8s.KubeRole(this, 'Role', { rules: Lazy.any({ produce: () => this.rules.toJson() }) as any });
     const namespace = Chart.of(this).namespace;
     new kplus.k8s.KubeRoleBinding(this, 'RoleBinding', {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
       subjects: [{ apiGroup: '', kind: 'ServiceAccount', name: sa.name, namespace }],
     });
-    this.allow(['create', 'patch'], 'argoproj.io', 'workflowtaskresults');
+    this.rules.allow(['create', 'patch'], 'argoproj.io', 'workflowtaskresults');
 
     const isCron = this.kind.kind === 'CronWorkflow';
     const labels = { [LABELS.partOf]: PART_OF };
@@ -165,10 +154,10 @@ export class Pipeline extends Construct {
    */
   public addStage(job: GpuTrainingJob, options: StageStepOptions = {}): PipelineStep {
     const name = options.name ?? job.node.id.toLowerCase();
-    this.checkStepName(name);
+    checkStepName(name, this.steps);
     validateRetry('retry', options.retry);
     v.positiveDuration('maxQueueTime', options.maxQueueTime);
-    if (job.storage) this.requireSameStorage(job.storage, name);
+    if (job.storage) requireSameStorage(this.storage, job.storage, `storage of step '${name}'`);
     if (options.estimate) attachEstimate(job, options.estimate);
     const envOverrides: { [key: string]: string } = {};
     if ((options.parameterize ?? true) && job instanceof TrainingStage) {
@@ -182,14 +171,14 @@ export class Pipeline extends Construct {
     job._embed({ generateName: `${RUN_ID}-${name}-`, runId: RUN_ID, labels, envOverrides });
     // create and wait (get/list/watch), owner reference (patch), exit-handler cleanup (list/delete)
     const backend = job.backend._impl;
-    this.allow(['create', 'get', 'list', 'watch', 'patch', 'delete'], backend.apiGroup, backend.resourcePlural);
-    for (const r of backend.extraReadResources) this.allow(['get', 'list', 'watch'], backend.apiGroup, r);
+    this.rules.allow(['create', 'get', 'list', 'watch', 'patch', 'delete'], backend.apiGroup, backend.resourcePlural);
+    for (const r of backend.extraReadResources) this.rules.allow(['get', 'list', 'watch'], backend.apiGroup, r);
 
     // the job's own deadline, plus its queue time (a queued job's clock starts at admission), plus slack
     const deadline = stageDeadline(job, options.maxQueueTime ?? this.props.maxQueueTime);
     const step: PipelineStep = PipelineStep._create(this, name, _StepRole.TRAINING, () => {
       const manifest = job._manifest();
-      this.checkDerivedNames(step, manifest);
+      checkDerivedNames(this.workflowName, this.kind._maxRunNameLength(this.workflowName.length), step, manifest);
       // the Argo step outlives the job's own deadline: a backstop should the operator never fail the job
       return stageTemplate(name, job, manifest, retryAndDeadline(this.props.retry, options.retry, deadline));
     }, { job });
@@ -261,7 +250,7 @@ export class Pipeline extends Construct {
    * minimum (workflow parameter `min-score`), and every additional gate holds.
    */
   public addDeployment(name: string, props: DeploymentStepProps): PipelineStep {
-    this.checkStepName(name);
+    checkStepName(name, this.steps);
     validateRetry('retry', props.retry);
     const gate = props.gate;
     const output = props.gateOutput ?? 'score';
@@ -277,13 +266,13 @@ export class Pipeline extends Construct {
     }
     const modelStep = this.stepOf(props.model, 'model');
     const server = props.server;
-    if (server.storage) this.requireSameStorage(server.storage, `server '${server.resourceName}'`);
+    if (server.storage) requireSameStorage(this.storage, server.storage, `storage of server '${server.resourceName}'`);
     // one `min-score` parameter gates every deploy step: a second, different minScore fails instead of being ignored
     const paramName = output === 'score' ? 'min-score' : `min-${output}`;
     const existingMinimum = props.minScore === undefined ? this.params.get(paramName) : undefined;
     const minimum = gate ? existingMinimum ?? this.parameterFor(paramName, String(props.minScore ?? 0.5), output === 'score'
       ? 'lowest evaluation score (0..1) that deploys' : `lowest '${output}' of step '${gate.name}' that deploys`) : undefined;
-    this.allow(['get', 'patch'], server.resourceApiGroup, server.resourcePlural, server.resourceName);
+    this.rules.allow(['get', 'patch'], server.resourceApiGroup, server.resourcePlural, server.resourceName);
     const step = PipelineStep._create(this, name, _StepRole.DEPLOYMENT, () => ({
       template: {
         name,
@@ -353,7 +342,7 @@ export class Pipeline extends Construct {
   }
 
   private containerStep(name: string, props: ContainerStepProps, role: _StepRole): PipelineStep {
-    this.checkStepName(name);
+    checkStepName(name, this.steps);
     validateRetry('retry', props.retry);
     if (props.image) v.pinnedImage('image', props.image);
     if (props.command.length === 0) v.fail('command', '[]', 'a non-empty list');
@@ -436,47 +425,4 @@ export class Pipeline extends Construct {
     return step;
   }
 
-  private checkStepName(name: string): void {
-    v.dns1123Label('step name', name, 32);
-    if (this.steps.some((s) => s.name === name) || RESERVED_STEP_NAMES.includes(name)) {
-      v.fail('step name', name, `unique within the pipeline (and not ${RESERVED_STEP_NAMES.slice(0, -1).join(', ')} or ${RESERVED_STEP_NAMES[RESERVED_STEP_NAMES.length - 1]})`);
-    }
-  }
-
-  /** Every name the job's controller derives (`<run>-<step>-xxxxx<suffix>`) must be a DNS label. */
-  private checkDerivedNames(step: PipelineStep, manifest: any): void {
-    const suffix = step.job!.backend._impl.longestDerivedSuffix(manifest.spec);
-    const longest = this.kind._maxRunNameLength(this.workflowName.length) + step.name.length + 2 + 5 + suffix.length;
-    if (longest > MAX_DERIVED_NAME) {
-      v.fail('name', this.workflowName, `short enough that '<run>-${step.name}-xxxxx${suffix.replace(/[0-9]+$/, 'N')}' fits ${MAX_DERIVED_NAME} characters (${longest} now): shorten the pipeline name or the step name`);
-    }
-  }
-
-  private requireSameStorage(storage: ITrainingStorage, step: string): void {
-    if (storage.output.claimName !== this.storage.output.claimName || storage.output.mountPath !== this.storage.output.mountPath) {
-      v.fail(`storage of step '${step}'`, storage.output.claimName, `the pipeline's output claim '${this.storage.output.claimName}' at ${this.storage.output.mountPath}: stages exchange models through it`);
-    }
-  }
-
-  /** Adds a Role rule once (the first verbs given for a resource win). */
-  private allow(verbs: string[], apiGroup: string, resource: string, resourceName?: string): void {
-    const key = `${apiGroup}/${resource}/${resourceName ?? ''}`;
-    if (this.rules.has(key)) return;
-    const resourceNames = resourceName ? [resourceName] : undefined;
-    this.rules.set(key, { apiGroups: [apiGroup], resources: [resource], verbs: [...verbs], resourceNames });
-  }
-}
-
-/** A gate's minimum: 0..1 for an evaluate step's score, any finite number for another output. */
-function checkMinimum(prop: string, value: number | undefined, gate: PipelineStep | undefined, output: string): void {
-  if (gate && gate._role === _StepRole.EVALUATION && output === 'score') v.numberIn(prop, value, 0, 1);
-  else if (value !== undefined && !Number.isFinite(value)) v.fail(prop, value, 'a finite number');
-}
-
-function validateRetry(prop: string, r: RetryOptions | undefined): void {
-  if (!r) return;
-  v.nonNegativeInt(`${prop}.limit`, r.limit);
-  v.positiveDuration(`${prop}.backoff`, r.backoff);
-  v.positiveDuration(`${prop}.maxBackoff`, r.maxBackoff);
-  if (r.factor !== undefined && (!Number.isInteger(r.factor) || r.factor < 1)) v.fail(`${prop}.factor`, r.factor, 'a positive integer');
 }
