@@ -32,14 +32,14 @@ describe('ExperimentTracking', () => {
 
   test('stageProps: prefix, one shared project, none, seed default', () => {
     expect(ExperimentTracking.of({ wandb: { projectPrefix: 'ko' } }).stageProps(TrainerCommand.SFT)).toEqual({
-      disableWandb: false, wandbProject: 'ko-sft', wandbApiKey: SecretKey.wandbDefault(),
+      wandb: true, wandbProject: 'ko-sft', wandbApiKey: SecretKey.wandbDefault(),
     });
     expect(ExperimentTracking.of({ wandb: { project: 'korean-llm-training' } }).stageProps(TrainerCommand.CPT).wandbProject).toBe('korean-llm-training');
-    expect(ExperimentTracking.none().stageProps(TrainerCommand.CPT)).toEqual({ disableWandb: true });
+    expect(ExperimentTracking.none().stageProps(TrainerCommand.CPT)).toEqual({ wandb: false });
     expect(ExperimentTracking.seedDefault().wandbEnabled).toBe(true);
     expect(ExperimentTracking.seedDefault().mlflowEnabled).toBe(false);
     expect(ExperimentTracking.of({ mlflow: { trackingUri: 'databricks://prod', experimentName: 'x' } }).stageProps(TrainerCommand.RLHF))
-      .toEqual({ disableWandb: true, mlflowTrackingUri: 'databricks://prod', mlflowExperimentName: 'x' });
+      .toEqual({ wandb: false, mlflowTrackingUri: 'databricks://prod', mlflowExperimentName: 'x' });
   });
 
   test('none() leaves no tracking variables on a stage', () => {

@@ -99,7 +99,7 @@ describe('VllmServer', () => {
   });
 
   test('a custom Pods metric, a GPU pool, more GPUs and no autoscaler', () => {
-    const { docs } = vllm({ gpus: 4, nodePool: GpuNodePool.fromLabels({ 'node-type': 'gpu-inference' }).withGpuProducts('NVIDIA-L40S'), autoscaling: { minReplicas: 2, maxReplicas: 4, disableResourceMetrics: true, podsMetric: { metricName: 'vllm:num_requests_waiting', averageValue: 5 } } });
+    const { docs } = vllm({ gpus: 4, nodePool: GpuNodePool.fromLabels({ 'node-type': 'gpu-inference' }).withGpuProducts('NVIDIA-L40S'), autoscaling: { minReplicas: 2, maxReplicas: 4, resourceMetrics: false, podsMetric: { metricName: 'vllm:num_requests_waiting', averageValue: 5 } } });
     const hpa = find(docs, 'HorizontalPodAutoscaler');
     expect(hpa.spec.metrics).toEqual([{ type: 'Pods', pods: { metric: { name: 'vllm:num_requests_waiting' }, target: { type: 'AverageValue', averageValue: '5' } } }]);
     const pod = find(docs, 'Deployment').spec.template.spec;
@@ -107,7 +107,7 @@ describe('VllmServer', () => {
     expect(pod.containers[0].args).toContain('4');
     expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0])
       .toEqual({ key: 'nvidia.com/gpu.product', operator: 'In', values: ['NVIDIA-L40S'] });
-    const fixed = vllm({ disableAutoscaling: true, replicas: 2 }).docs;
+    const fixed = vllm({ autoscale: false, replicas: 2 }).docs;
     expect(fixed.filter((d) => d.kind === 'HorizontalPodAutoscaler')).toHaveLength(0);
     expect(find(fixed, 'Deployment').spec.replicas).toBe(2);
   });
@@ -141,7 +141,7 @@ describe('VllmServer', () => {
   test('fails when the HPA has min > max or a bad target', () => {
     expect(() => vllm({ autoscaling: { minReplicas: 5, maxReplicas: 2 } })).toThrow("'autoscaling.minReplicas' must be at most autoscaling.maxReplicas (2), got 5");
     expect(() => vllm({ autoscaling: { cpuUtilization: 0 } })).toThrow("'autoscaling.cpuUtilization' must be a number from 1 to 100, got 0");
-    expect(() => vllm({ autoscaling: { disableResourceMetrics: true } })).toThrow("'autoscaling.disableResourceMetrics' must be false unless a podsMetric is given");
+    expect(() => vllm({ autoscaling: { resourceMetrics: false } })).toThrow("'autoscaling.resourceMetrics' must be true unless a podsMetric is given");
     expect(() => vllm({ replicas: 3 })).toThrow("'replicas' must be unset while autoscaling is on");
   });
 

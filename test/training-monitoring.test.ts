@@ -56,7 +56,7 @@ describe('TrainingMonitors', () => {
     new DcgmExporterMonitor(chart, 'd', { exporterNamespace: 'nvidia', selector: { 'app.kubernetes.io/name': 'dcgm-exporter' }, portName: 'metrics', interval: Duration.seconds(30) });
     new TrainingOperatorMonitor(chart, 'o', { operatorNamespace: 'training', port: 9090 });
     new TrainerPodMonitor(chart, 't', { namespaces: ['a', 'b'] });
-    new TrainingMonitors(chart, 'm', { skipDcgmExporter: true, skipTrainingOperator: true });
+    new TrainingMonitors(chart, 'm', { monitorDcgmExporter: false, monitorTrainingOperator: false });
     const docs = Testing.synth(chart);
     expectValid(docs);
     expect(find(docs, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'metrics', interval: '30s' });

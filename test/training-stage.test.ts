@@ -159,8 +159,8 @@ describe('TrainingStage', () => {
     ]));
   });
 
-  test('disableWandb removes the W&B variables', () => {
-    const { doc } = synthStage({ disableWandb: true });
+  test('wandb: false removes the W&B variables', () => {
+    const { doc } = synthStage({ wandb: false });
     expect(Object.keys(envOf(doc)).filter((n) => n.startsWith('WANDB_'))).toEqual([]);
   });
 

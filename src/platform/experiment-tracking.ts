@@ -61,8 +61,8 @@ export interface ExperimentTrackingStageProps {
   readonly wandbProject?: string;
   /** `WANDB_API_KEY`, by reference. */
   readonly wandbApiKey?: SecretKey;
-  /** Whether W&B reporting is off. */
-  readonly disableWandb: boolean;
+  /** Whether the stage reports to W&B. */
+  readonly wandb: boolean;
   /** `MLFLOW_TRACKING_URI`. */
   readonly mlflowTrackingUri?: string;
   /** `MLFLOW_EXPERIMENT_NAME`. */
@@ -143,7 +143,7 @@ export class ExperimentTracking {
     const w = this.options.wandb;
     const m = this.options.mlflow;
     return {
-      disableWandb: !w,
+      wandb: !!w,
       ...(w ? {
         wandbProject: w.project ?? `${w.projectPrefix ?? 'korean-llm'}-${stage}`,
         wandbApiKey: w.apiKey ?? SecretKey.wandbDefault(),

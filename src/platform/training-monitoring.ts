@@ -254,15 +254,16 @@ export interface TrainingMonitorsProps extends MonitorOptions {
    */
   readonly trainingOperator?: TrainingOperatorMonitorProps;
   /**
-   * Skip the dcgm-exporter monitor (when the GPU Operator's own ServiceMonitor is enabled with `honorLabels`).
-   * @default false
+   * Emit the dcgm-exporter monitor; false when the GPU Operator's own ServiceMonitor is enabled
+   * with `honorLabels`.
+   * @default true
    */
-  readonly skipDcgmExporter?: boolean;
+  readonly monitorDcgmExporter?: boolean;
   /**
-   * Skip the Training Operator monitor (when it is scraped already).
-   * @default false
+   * Emit the Training Operator monitor; false when it is scraped already.
+   * @default true
    */
-  readonly skipTrainingOperator?: boolean;
+  readonly monitorTrainingOperator?: boolean;
 }
 
 /**
@@ -284,7 +285,7 @@ export class TrainingMonitors extends Construct {
     const common = { interval: props.interval, labels: props.labels };
     this.namespace = namespaceOf(this);
     this.trainer = new TrainerPodMonitor(this, 'Trainer', common);
-    if (!props.skipDcgmExporter) this.dcgmExporter = new DcgmExporterMonitor(this, 'DcgmExporter', Object.assign({}, common, props.dcgmExporter));
-    if (!props.skipTrainingOperator) this.trainingOperator = new TrainingOperatorMonitor(this, 'TrainingOperator', Object.assign({}, common, props.trainingOperator));
+    if (props.monitorDcgmExporter ?? true) this.dcgmExporter = new DcgmExporterMonitor(this, 'DcgmExporter', Object.assign({}, common, props.dcgmExporter));
+    if (props.monitorTrainingOperator ?? true) this.trainingOperator = new TrainingOperatorMonitor(this, 'TrainingOperator', Object.assign({}, common, props.trainingOperator));
   }
 }

@@ -47,10 +47,10 @@ export interface InferenceAutoscaling {
    */
   readonly memoryUtilization?: number;
   /**
-   * Leave out the CPU and memory targets (scale on `podsMetric` only).
-   * @default false
+   * Scale on CPU and memory too; false scales on `podsMetric` only.
+   * @default true
    */
-  readonly disableResourceMetrics?: boolean;
+  readonly resourceMetrics?: boolean;
   /**
    * A custom per-pod metric, e.g. `{ metricName: 'vllm:num_requests_waiting', averageValue: 5 }`.
    * @default - none
@@ -97,10 +97,10 @@ export interface VllmServerProps extends ModelServerOptions {
    */
   readonly autoscaling?: InferenceAutoscaling;
   /**
-   * Emit no HorizontalPodAutoscaler.
-   * @default false
+   * Emit a HorizontalPodAutoscaler; false runs a fixed number of `replicas`.
+   * @default true
    */
-  readonly disableAutoscaling?: boolean;
+  readonly autoscale?: boolean;
   /**
    * UID and GID the container runs as (non-root).
    * @default 1000
@@ -174,10 +174,11 @@ export class VllmServer extends Construct implements IModelServer {
     if (!Number.isInteger(runAsUser) || runAsUser < 1) v.fail('runAsUser', runAsUser, 'a non-root UID (a positive integer)');
     for (const s of props.imagePullSecrets ?? []) v.dns1123Subdomain('imagePullSecrets[]', s);
     v.positiveInt('replicas', props.replicas, 1000);
-    if (props.replicas !== undefined && !props.disableAutoscaling) {
-      v.fail('replicas', props.replicas, 'unset while autoscaling is on (the autoscaler owns the replica count; set disableAutoscaling: true)');
+    const autoscale = props.autoscale ?? true;
+    if (props.replicas !== undefined && autoscale) {
+      v.fail('replicas', props.replicas, 'unset while autoscaling is on (the autoscaler owns the replica count; set autoscale: false)');
     }
-    if (props.autoscaling && props.disableAutoscaling) v.fail('autoscaling', 'set', 'unset when disableAutoscaling is true');
+    if (props.autoscaling && !autoscale) v.fail('autoscaling', 'set', 'unset when autoscale is false');
 
     this.resourceName = c.name;
     this.servedModelName = c.servedModelName;
@@ -213,7 +214,7 @@ export class VllmServer extends Construct implements IModelServer {
     this.deployment = new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: c.name, labels: { ...this.labels } },
       spec: {
-        ...(props.disableAutoscaling ? { replicas: props.replicas ?? 1 } : {}),
+        ...(autoscale ? {} : { replicas: props.replicas ?? 1 }),
         selector: { matchLabels: { ...this.labels } },
         // a new replica needs free GPUs: keep the old one serving until the new one is ready
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
@@ -265,7 +266,7 @@ export class VllmServer extends Construct implements IModelServer {
     });
     for (const [key, value] of Object.entries(this.labels)) this.service.selectLabel(key, value);
 
-    if (!props.disableAutoscaling) this.autoscaler = this.addAutoscaler(props.autoscaling ?? {});
+    if (autoscale) this.autoscaler = this.addAutoscaler(props.autoscaling ?? {});
   }
 
   /** The labels of the server's pods (a copy), which the Service selects. */
@@ -303,9 +304,10 @@ export class VllmServer extends Construct implements IModelServer {
       if (!/^[A-Za-z_:][A-Za-z0-9_:]*$/.test(a.podsMetric.metricName)) v.fail('autoscaling.podsMetric.metricName', a.podsMetric.metricName, 'a metric name (letters, digits, \'_\' or \':\')');
       if (!Number.isFinite(a.podsMetric.averageValue) || a.podsMetric.averageValue <= 0) v.fail('autoscaling.podsMetric.averageValue', a.podsMetric.averageValue, 'a number greater than 0');
     }
-    if (a.disableResourceMetrics && !a.podsMetric) v.fail('autoscaling.disableResourceMetrics', true, 'false unless a podsMetric is given (the autoscaler needs a metric)');
+    const resourceMetrics = a.resourceMetrics ?? true;
+    if (!resourceMetrics && !a.podsMetric) v.fail('autoscaling.resourceMetrics', false, 'true unless a podsMetric is given (the autoscaler needs a metric)');
     const metrics: k8s.MetricSpecV2[] = [];
-    if (!a.disableResourceMetrics) {
+    if (resourceMetrics) {
       metrics.push({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.cpuUtilization ?? 70 } } });
       metrics.push({ type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: a.memoryUtilization ?? 80 } } });
     }

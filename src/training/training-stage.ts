@@ -163,10 +163,11 @@ export interface TrainingStageProps extends GpuJobOptions, TrainingHyperParamete
    */
   readonly wandbApiKey?: SecretKey;
   /**
-   * Turn W&B reporting off (no `WANDB_*` variables).
-   * @default false
+   * Report to Weights & Biases (`WANDB_PROJECT`, `WANDB_API_KEY`); false leaves the `WANDB_*`
+   * variables out.
+   * @default true
    */
-  readonly disableWandb?: boolean;
+  readonly wandb?: boolean;
   /**
    * MLflow tracking server (`MLFLOW_TRACKING_URI`).
    * @default - no MLflow reporting
@@ -303,7 +304,7 @@ export abstract class TrainingStage extends GpuTrainingJob {
     if (stage !== TrainerCommand.RLHF) this._setEnv('PACKING', String(props.packing ?? true));
     this._setEnv('LOAD_IN_4BIT', String(props.loadIn4bit ?? true));
     this._setEnv('SAVE_STEPS', ge(props.saveSteps, 500));
-    if (!props.disableWandb) {
+    if (props.wandb ?? true) {
       this._setEnv('WANDB_PROJECT', props.wandbProject ?? `korean-llm-${stage}`);
       this.addSecretEnv('WANDB_API_KEY', props.wandbApiKey ?? SecretKey.wandbDefault().asOptional());
     }
