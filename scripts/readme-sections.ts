@@ -1,4 +1,5 @@
-// The README's generated sections: the default pipeline's DAG and the trainer contract table.
+// Generated documentation: the README's DAG of the default pipeline, and the trainer contract table
+// in docs/trainer-contract.md.
 import { Testing } from 'cdk8s';
 import { seedPipeline } from '../examples/pipelines';
 import { KoreanLlmPipeline, TrainerContract } from '../src';
@@ -26,12 +27,16 @@ function replaceSection(text: string, name: string, body: string): string {
   const end = `<!-- ${name}:end -->`;
   const a = text.indexOf(start);
   const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`README.md has no '${start}' ... '${end}' section`);
+  if (a < 0 || b < a) throw new Error(`no '${start}' ... '${end}' section`);
   return `${text.slice(0, a + start.length)}\n${body}${text.slice(b)}`;
 }
 
-/** The README with its generated sections brought up to date. */
+/** The README with its generated section (the DAG) brought up to date. */
 export function updateReadme(readme: string): string {
-  const dag = replaceSection(readme, 'dag', `\`\`\`mermaid\n${defaultPipelineMermaid()}\`\`\`\n`);
-  return replaceSection(dag, 'contract', contractTable());
+  return replaceSection(readme, 'dag', `\`\`\`mermaid\n${defaultPipelineMermaid()}\`\`\`\n`);
+}
+
+/** docs/trainer-contract.md with its generated table brought up to date. */
+export function updateContractDoc(doc: string): string {
+  return replaceSection(doc, 'contract', contractTable());
 }
