@@ -6,8 +6,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { ContainerStepProps } from './pipeline-options';
 import { _StepRender, PipelineParameter, PipelineStep, RetryOptions } from './step';
 import * as v from '../_validate';
-import { ClaimMount, ITrainingStorage } from '../platform/storage';
-import { containerSecurityContext, podSecurityContext, SCRATCH_ENV, scratchMounts, scratchVolumes } from '../training/_pod-defaults';
+import { ITrainingStorage } from '../platform/storage';
+import { claimMount, containerSecurityContext, podSecurityContext, SCRATCH_ENV, scratchMounts, scratchVolumes } from '../training/_pod-defaults';
 import { GpuNodePool } from '../training/gpu-node-pool';
 import { GpuTrainingJob } from '../training/gpu-training-job';
 import { QueueingKind } from '../training/queueing';
@@ -137,9 +137,6 @@ export function containerTemplate(name: string, props: ContainerStepProps, conte
   };
 }
 
-function claimMount(c: ClaimMount): any {
-  return { name: c.volumeName, mountPath: c.mountPath, readOnly: c.readOnly || undefined, subPath: c.subPath };
-}
 
 /** What the workflow spec needs from its pipeline. */
 export interface WorkflowContext {

@@ -1,14 +1,12 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { ChampionOptions, JudgeOptions, RetentionOptions } from './evaluation-gate';
-import { KoreanBenchmark } from './korean-benchmark';
-import { PipelineProps } from './pipeline-options';
+import { EvaluationRunOptions, PipelineProps } from './pipeline-options';
 import { ExperimentTracking } from '../platform/experiment-tracking';
 import { IModelServer } from '../platform/model-server';
 import { SecretKey } from '../secret-key';
 import { TrainingBackend } from '../training/backend';
 import { StagePlan } from '../training/estimate';
-import { GpuNodePool } from '../training/gpu-node-pool';
 import { Queueing } from '../training/queueing';
 import { PreferenceMethod, RewardFunction } from '../training/rlhf-stage';
 import { TrainingHyperParameters } from '../training/training-stage';
@@ -160,13 +158,7 @@ export interface PreprocessOptions {
 /**
  * Options of the evaluation step and the quality gate.
  */
-export interface EvaluationOptions {
-  /**
-   * Benchmarks; one with a minimum of its own (`KoreanBenchmark.KMMLU.withMinimum(0.45)`) gates the
-   * deployment on that task's score too (workflow parameter `min-<task>`). Only with `server`.
-   * @default KoreanBenchmark.defaults() - kobest, kmmlu, haerae
-   */
-  readonly benchmarks?: KoreanBenchmark[];
+export interface EvaluationOptions extends EvaluationRunOptions {
   /**
    * English retention against the base model (no forgetting): deploy only when the candidate keeps
    * at least `minRetention` of the base model's English score. Only with `server`.
@@ -190,63 +182,6 @@ export interface EvaluationOptions {
    * @default 0.5
    */
   readonly minScore?: number;
-  /**
-   * GPUs of the evaluation.
-   * @default 1
-   */
-  readonly gpus?: number;
-  /**
-   * CPU of the evaluation.
-   * @default Cpu.units(8)
-   */
-  readonly cpu?: kplus.Cpu;
-  /**
-   * Memory of the evaluation.
-   * @default Size.gibibytes(50)
-   */
-  readonly memory?: Size;
-  /**
-   * The image of your own evaluation, whose score then gates the deployment.
-   * @default - the pipeline's image
-   */
-  readonly image?: string;
-  /**
-   * Your own evaluation command: it gets the evaluate step's env (`MODEL_PATH`, `EVAL_TASKS`,
-   * `SCORE_FILE`, ...) and writes its score (0..1) to `$SCORE_FILE`.
-   * @default ['python', '-m', 'korean_llm_trainer', 'evaluate']
-   */
-  readonly command?: string[];
-  /**
-   * Arguments of the command.
-   * @default - none
-   */
-  readonly args?: string[];
-  /**
-   * More environment variables of the evaluation.
-   * @default - none
-   */
-  readonly env?: { [name: string]: string };
-  /**
-   * Environment variables from Secrets.
-   * @default - none
-   */
-  readonly secretEnv?: { [name: string]: SecretKey };
-  /**
-   * Where the evaluation runs.
-   * @default - the pipeline's `gpuStepNodePool` (`GpuNodePool.inferenceDefault()`), or with `queueing` the pipeline's `nodePool`
-   */
-  readonly nodePool?: GpuNodePool;
-  /**
-   * Admit the evaluation through a Kueue LocalQueue (Kueue's Pod integration must be enabled);
-   * it then runs on the training pool.
-   * @default Queueing.none() - on the evaluation node pool, outside the training queue
-   */
-  readonly queueing?: Queueing;
-  /**
-   * Examples per task (smoke runs).
-   * @default - all
-   */
-  readonly limit?: number;
 }
 
 /**

@@ -164,6 +164,7 @@ export class KoreanLlmPipeline extends Pipeline {
         cpu: e.cpu,
         memory: e.memory,
         limit: e.limit,
+        activeDeadline: e.activeDeadline,
         image: e.image,
         command: e.command,
         args: e.args,

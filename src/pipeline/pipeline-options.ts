@@ -125,12 +125,10 @@ export interface ContainerStepProps extends StepOptions {
 }
 
 /**
- * The evaluate step: lm-evaluation-harness on Korean benchmarks (or your own evaluation), exposing
- * output parameter `score`.
+ * How an evaluation runs: the benchmarks, resources, placement, and optionally your own image and
+ * command (a safety or domain eval) whose score then gates the deployment.
  */
-export interface EvaluationStepProps extends StepOptions {
-  /** The stage whose merged model is evaluated (a dependency on it is added). */
-  readonly model: TrainingStage;
+export interface EvaluationRunOptions {
   /**
    * The image of your own evaluation (a safety or domain eval, for example).
    * @default - the pipeline's image
@@ -198,6 +196,15 @@ export interface EvaluationStepProps extends StepOptions {
    * @default Duration.hours(12)
    */
   readonly activeDeadline?: Duration;
+}
+
+/**
+ * The evaluate step: lm-evaluation-harness on Korean benchmarks (or your own evaluation), exposing
+ * output parameter `score`.
+ */
+export interface EvaluationStepProps extends StepOptions, EvaluationRunOptions {
+  /** The stage whose merged model is evaluated (a dependency on it is added). */
+  readonly model: TrainingStage;
 }
 
 /**

@@ -2,6 +2,8 @@
 // steps, the vLLM server): writable scratch volumes on a read-only image, the variables pointing the
 // Hugging Face and Triton caches at them, and restricted-profile security contexts.
 
+import { ClaimMount } from '../platform/storage';
+
 /** Paths of the writable scratch volumes. */
 export const SCRATCH_MOUNTS = { shm: '/dev/shm', tmp: '/tmp', cache: '/cache' };
 
@@ -68,4 +70,24 @@ export function podSecurityContext(uid: number): any {
     runAsUser: uid,
     seccompProfile: { type: 'RuntimeDefault' },
   };
+}
+
+/** An empty collection is left out, not emitted as `[]` or `{}`. */
+export function nonEmpty<T extends object>(x: T): T | undefined {
+  return Object.keys(x).length > 0 ? x : undefined;
+}
+
+/** The container mount of an existing claim. */
+export function claimMount(c: ClaimMount): any {
+  return { name: c.volumeName, mountPath: c.mountPath, readOnly: c.readOnly || undefined, subPath: c.subPath };
+}
+
+/** The pod volumes of claims, one per claim; a claim mounted read-only everywhere is attached read-only. */
+export function claimVolumes(claims: ClaimMount[]): any[] {
+  const byVolume = new Map<string, ClaimMount[]>();
+  for (const c of claims) byVolume.set(c.volumeName, [...(byVolume.get(c.volumeName) ?? []), c]);
+  return [...byVolume.entries()].map(([name, mounts]) => ({
+    name,
+    persistentVolumeClaim: { claimName: mounts[0].claimName, readOnly: mounts.every((m) => m.readOnly) ? true : undefined },
+  }));
 }

@@ -1,28 +1,12 @@
 // Kubeflow Training Operator v1 `PyTorchJob` (kubeflow.org/v1): the one place that knows how a
 // training workload becomes that object and how a pipeline sees it end.
 
-import { containerSecurityContext, podSecurityContext, scratchMounts, scratchVolumes } from './_pod-defaults';
+import { claimMount, claimVolumes, containerSecurityContext, nonEmpty, podSecurityContext, scratchMounts, scratchVolumes } from './_pod-defaults';
 import { JobBackend, TrainingWorkload, WaitConditions } from './_workload';
-import { ClaimMount } from '../platform/storage';
 
 /** The container name the operator's admission webhook requires. */
 const CONTAINER_NAME = 'pytorch';
 
-/** An empty collection is left out, not emitted as `[]` or `{}`. */
-const nonEmpty = <T extends object>(x: T): T | undefined => (Object.keys(x).length > 0 ? x : undefined);
-
-function claimVolumes(claims: ClaimMount[]): any[] {
-  const byVolume = new Map<string, ClaimMount[]>();
-  for (const c of claims) byVolume.set(c.volumeName, [...(byVolume.get(c.volumeName) ?? []), c]);
-  return [...byVolume.entries()].map(([name, mounts]) => ({
-    name,
-    persistentVolumeClaim: {
-      claimName: mounts[0].claimName,
-      // a claim mounted read-only everywhere is attached read-only too
-      readOnly: mounts.every((m) => m.readOnly) ? true : undefined,
-    },
-  }));
-}
 
 function podTemplate(w: TrainingWorkload): any {
   const quantities = { cpu: w.cpu, memory: w.memory, [w.gpuResourceName]: w.gpusPerNode };
@@ -41,7 +25,7 @@ function podTemplate(w: TrainingWorkload): any {
         securityContext: containerSecurityContext(),
         volumeMounts: [
           ...scratchMounts(),
-          ...w.claims.map((c) => ({ name: c.volumeName, mountPath: c.mountPath, readOnly: c.readOnly || undefined, subPath: c.subPath })),
+          ...w.claims.map(claimMount),
         ],
       }],
       imagePullSecrets: w.imagePullSecrets.length > 0 ? w.imagePullSecrets.map((name) => ({ name })) : undefined,

@@ -15,12 +15,11 @@
 
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { containerSecurityContext, podSecurityContext, scratchMounts, scratchVolumes } from './_pod-defaults';
+import { claimMount, claimVolumes, containerSecurityContext, nonEmpty, podSecurityContext, scratchMounts, scratchVolumes } from './_pod-defaults';
 import { JobBackend, TrainingWorkload, WaitConditions } from './_workload';
 import type { GpuTrainingJobProps } from './gpu-job-options';
 import * as v from '../_validate';
 import { LABELS, PART_OF } from '../labels';
-import { ClaimMount } from '../platform/storage';
 
 const API_GROUP = 'trainer.kubeflow.org';
 const API_VERSION = `${API_GROUP}/v1alpha1`;
@@ -38,20 +37,10 @@ const RUNTIME_ID = 'Runtime';
  */
 const MAX_CONDITIONS = 8;
 
-/** An empty collection is left out, not emitted as `[]` or `{}`. */
-const nonEmpty = <T extends object>(x: T): T | undefined => (Object.keys(x).length > 0 ? x : undefined);
 
 /** A value that only a workflow resolves (`{{workflow.name}}`, `{{retries}}`): it cannot be on a top-level object. */
 const perRun = (value: string | undefined) => value !== undefined && value.includes('{{');
 
-function claimVolumes(claims: ClaimMount[]): any[] {
-  const byVolume = new Map<string, ClaimMount[]>();
-  for (const c of claims) byVolume.set(c.volumeName, [...(byVolume.get(c.volumeName) ?? []), c]);
-  return [...byVolume.entries()].map(([name, mounts]) => ({
-    name,
-    persistentVolumeClaim: { claimName: mounts[0].claimName, readOnly: mounts.every((m) => m.readOnly) ? true : undefined },
-  }));
-}
 
 /** The pod of every node: what the runtime fixes (the TrainJob sets image, command, env and resources). */
 function podTemplate(w: TrainingWorkload): any {
@@ -68,7 +57,7 @@ function podTemplate(w: TrainingWorkload): any {
         securityContext: containerSecurityContext(),
         volumeMounts: [
           ...scratchMounts(),
-          ...w.claims.map((c) => ({ name: c.volumeName, mountPath: c.mountPath, readOnly: c.readOnly || undefined, subPath: c.subPath })),
+          ...w.claims.map(claimMount),
         ],
       }],
       imagePullSecrets: w.imagePullSecrets.length > 0 ? w.imagePullSecrets.map((name) => ({ name })) : undefined,
