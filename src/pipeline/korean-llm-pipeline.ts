@@ -53,7 +53,7 @@ export class KoreanLlmPipeline extends Pipeline {
 
   public constructor(scope: Construct, id: string, props: KoreanLlmPipelineProps) {
     const runLabel = 'run-label';
-    super(scope, id, Object.assign({}, props, { podLabels: { 'korean-llm/run-label': `{{workflow.parameters.${runLabel}}}`, ...props.podLabels } }));
+    super(scope, id, { ...props, podLabels: { 'korean-llm/run-label': `{{workflow.parameters.${runLabel}}}`, ...props.podLabels } });
     this.addParameter(runLabel, 'manual', 'a label for this run (a label value), set on every pod');
     if (props.models && props.baseModel) v.fail('baseModel', props.baseModel, 'unset when \'models\' is given (each model has its own base model)');
     const models: ModelVariant[] = props.models ?? (props.baseModel ? [{ name: '', baseModel: props.baseModel, modelSize: props.modelSize }] : []);
@@ -97,8 +97,8 @@ export class KoreanLlmPipeline extends Pipeline {
       });
     }
 
-    // Object.assign, not `{ ...a, key }`: see GpuTrainingJob's resource (one hidden class per object)
-    const common = (stage: TrainerCommand, m: ModelVariant) => Object.assign({}, props.tracking?.stageProps(stage), {
+    const common = (stage: TrainerCommand, m: ModelVariant) => ({
+      ...props.tracking?.stageProps(stage),
       image: props.image,
       storage: this.storage,
       nodePool: props.nodePool,
@@ -124,21 +124,21 @@ export class KoreanLlmPipeline extends Pipeline {
         return stage;
       };
       const opt = <T extends StageOptions>(pipelineLevel: T | undefined, modelLevel: T | undefined): T =>
-        Object.assign({}, pipelineLevel, modelLevel) as T;
+        ({ ...pipelineLevel, ...modelLevel }) as T;
       const cptOpts = opt(props.cpt, m.cpt);
       const sftOpts = opt(props.sft, m.sft);
       const rlhfOpts = opt(props.rlhf, m.rlhf);
       let first = true;
       const cpt = (cptOpts.enabled ?? true)
-        ? stageStep(new CptStage(scopeOf, 'cpt', Object.assign(common(TrainerCommand.CPT, m), stageProps(cptOpts), { baseModel: base, dataPath: cptOpts.dataPath ?? corpus, embeddingLearningRate: cptOpts.embeddingLearningRate })), `${prefix}cpt`, first) as CptStage
+        ? stageStep(new CptStage(scopeOf, 'cpt', { ...common(TrainerCommand.CPT, m), ...stageProps(cptOpts), baseModel: base, dataPath: cptOpts.dataPath ?? corpus, embeddingLearningRate: cptOpts.embeddingLearningRate }), `${prefix}cpt`, first) as CptStage
         : undefined;
       if (cpt) first = false;
       const sft = (sftOpts.enabled ?? true)
-        ? stageStep(new SftStage(scopeOf, 'sft', Object.assign(common(TrainerCommand.SFT, m), stageProps(sftOpts), { baseModel: base })), `${prefix}sft`, first) as SftStage
+        ? stageStep(new SftStage(scopeOf, 'sft', { ...common(TrainerCommand.SFT, m), ...stageProps(sftOpts), baseModel: base }), `${prefix}sft`, first) as SftStage
         : undefined;
       if (sft) first = false;
       const rlhf = (rlhfOpts.enabled ?? true)
-        ? stageStep(new RlhfStage(scopeOf, 'rlhf', Object.assign(common(TrainerCommand.RLHF, m), stageProps(rlhfOpts), { baseModel: base, method: rlhfOpts.method, beta: rlhfOpts.beta, rewardFunctions: rlhfOpts.rewardFunctions })), `${prefix}rlhf`, first) as RlhfStage
+        ? stageStep(new RlhfStage(scopeOf, 'rlhf', { ...common(TrainerCommand.RLHF, m), ...stageProps(rlhfOpts), baseModel: base, method: rlhfOpts.method, beta: rlhfOpts.beta, rewardFunctions: rlhfOpts.rewardFunctions }), `${prefix}rlhf`, first) as RlhfStage
         : undefined;
       const finalStage = rlhf ?? sft ?? cpt;
       if (!finalStage) v.fail(multi ? `models['${m.name}'] stages` : 'cpt/sft/rlhf', 'all disabled', 'at least one enabled training stage');

@@ -121,10 +121,12 @@ export class TrainingDashboard extends Construct {
     };
 
     new kplus.ConfigMap(this, 'Resource', {
-      metadata: Object.assign(props.configMapNamespace ? { namespace: props.configMapNamespace } : {}, {
+      metadata: {
+        // no `namespace` key without one: the chart's namespace applies
+        ...(props.configMapNamespace ? { namespace: props.configMapNamespace } : {}),
         labels: { grafana_dashboard: '1', [LABELS.partOf]: PART_OF },
         ...(props.folder ? { annotations: { grafana_folder: props.folder } } : {}),
-      }),
+      },
       data: { [TrainingDashboard.FILE_NAME]: JSON.stringify(this.model, null, 2) },
     });
   }

@@ -50,7 +50,7 @@ export class KueueResourceFlavor extends Construct {
     const taints = this.nodePool._tolerations().map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) }));
     const flavor = new ResourceFlavorV1Beta2(this, 'Resource', {
       metadata: { name: this.name, labels: { [LABELS.partOf]: PART_OF } },
-      spec: Object.assign(Object.keys(nodeLabels).length ? { nodeLabels } : {}, taints.length ? { nodeTaints: taints } : {}),
+      spec: { nodeLabels: Object.keys(nodeLabels).length ? nodeLabels : undefined, nodeTaints: taints.length ? taints : undefined },
     });
     clusterScoped(flavor);
   }
@@ -164,7 +164,8 @@ export class KueueClusterQueue extends Construct {
     const Nominal = ClusterQueueV1Beta2SpecResourceGroupsFlavorsResourcesNominalQuota;
     const queue = new ClusterQueueV1Beta2(this, 'Resource', {
       metadata: { name: this.name, labels: { [LABELS.partOf]: PART_OF } },
-      spec: Object.assign(props.cohortName ? { cohortName: props.cohortName } : {}, {
+      spec: {
+        cohortName: props.cohortName,
         namespaceSelector: namespaces.length
           ? { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...namespaces] }] }
           : {},
@@ -189,7 +190,7 @@ export class KueueClusterQueue extends Construct {
             ],
           }],
         }],
-      }),
+      },
     });
     clusterScoped(queue);
   }
@@ -301,7 +302,7 @@ export class KueueWorkloadPriorityClass extends Construct {
     }
     v.dns1123Label('name', props.name, 253);
     const pc = new WorkloadPriorityClassV1Beta2(this, 'Resource', {
-      metadata: Object.assign(props.name ? { name: props.name } : {}, { labels: { [LABELS.partOf]: PART_OF } }),
+      metadata: { ...(props.name ? { name: props.name } : {}), labels: { [LABELS.partOf]: PART_OF } },
       value: props.value,
       ...(props.description ? { description: props.description } : {}),
     });

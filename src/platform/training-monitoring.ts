@@ -59,7 +59,7 @@ function interval(prop: string, d: Duration | undefined): string {
 
 function monitorLabels(labels: { [key: string]: string } | undefined): { [key: string]: string } {
   for (const [k, value] of Object.entries(labels ?? {})) v.labelValue(`labels['${k}']`, value);
-  return Object.assign({}, labels, { [LABELS.partOf]: PART_OF });
+  return { ...labels, [LABELS.partOf]: PART_OF };
 }
 
 /**
@@ -108,7 +108,7 @@ export class TrainerPodMonitor extends ApiObject {
   public readonly selector: { [key: string]: string };
 
   public constructor(scope: Construct, id: string, props: TrainerPodMonitorProps = {}) {
-    super(scope, id, Object.assign({}, PodMonitor.GVK, TrainerPodMonitor.propsOf(props)));
+    super(scope, id, { ...PodMonitor.GVK, ...TrainerPodMonitor.propsOf(props) });
     this.selector = trainerSelector();
   }
 
@@ -175,7 +175,7 @@ export class DcgmExporterMonitor extends ApiObject {
   public readonly exporterNamespace: string;
 
   public constructor(scope: Construct, id: string, props: DcgmExporterMonitorProps = {}) {
-    super(scope, id, Object.assign({}, ServiceMonitor.GVK, DcgmExporterMonitor.propsOf(props)));
+    super(scope, id, { ...ServiceMonitor.GVK, ...DcgmExporterMonitor.propsOf(props) });
     this.exporterNamespace = props.exporterNamespace ?? 'gpu-operator';
   }
 
@@ -233,7 +233,7 @@ export class TrainingOperatorMonitor extends ApiObject {
   public readonly operatorNamespace: string;
 
   public constructor(scope: Construct, id: string, props: TrainingOperatorMonitorProps = {}) {
-    super(scope, id, Object.assign({}, PodMonitor.GVK, TrainingOperatorMonitor.propsOf(props)));
+    super(scope, id, { ...PodMonitor.GVK, ...TrainingOperatorMonitor.propsOf(props) });
     this.operatorNamespace = props.operatorNamespace ?? 'kubeflow';
   }
 
@@ -285,7 +285,7 @@ export class TrainingMonitors extends Construct {
     const common = { interval: props.interval, labels: props.labels };
     this.namespace = namespaceOf(this);
     this.trainer = new TrainerPodMonitor(this, 'Trainer', common);
-    if (props.monitorDcgmExporter ?? true) this.dcgmExporter = new DcgmExporterMonitor(this, 'DcgmExporter', Object.assign({}, common, props.dcgmExporter));
-    if (props.monitorTrainingOperator ?? true) this.trainingOperator = new TrainingOperatorMonitor(this, 'TrainingOperator', Object.assign({}, common, props.trainingOperator));
+    if (props.monitorDcgmExporter ?? true) this.dcgmExporter = new DcgmExporterMonitor(this, 'DcgmExporter', { ...common, ...props.dcgmExporter });
+    if (props.monitorTrainingOperator ?? true) this.trainingOperator = new TrainingOperatorMonitor(this, 'TrainingOperator', { ...common, ...props.trainingOperator });
   }
 }

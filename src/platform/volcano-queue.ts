@@ -89,7 +89,7 @@ export class VolcanoQueue extends Construct {
 
   /** The `queueing` prop of the jobs that use this queue (gang scheduling through Volcano). */
   public queueing(options: VolcanoQueueingOptions = {}): Queueing {
-    const o: VolcanoOptions = Object.assign({}, options, { queue: this.name });
+    const o: VolcanoOptions = { ...options, queue: this.name };
     return Queueing.volcano(o);
   }
 

@@ -242,9 +242,10 @@ export abstract class TrainingStage extends GpuTrainingJob {
     // the estimate comes first: the default deadline follows from it
     const estimate = props.plan ? estimateOf(stage, defaults, props, shape) : undefined;
     const deadline = estimate ? Duration.hours(estimate.deadlineHours) : Duration.days(defaults.activeDeadlineDays);
-    super(scope, id, Object.assign({}, props, {
+    super(scope, id, {
+      ...props,
       trainerCommand: stage,
-      labels: Object.assign({}, props.labels, props.runId ? { [LABELS.run]: props.runId } : {}, { [LABELS.stage]: stage, [LABELS.model]: modelName }),
+      labels: { ...props.labels, ...(props.runId ? { [LABELS.run]: props.runId } : {}), [LABELS.stage]: stage, [LABELS.model]: modelName },
       gpusPerNode: props.gpusPerNode ?? defaults.gpusPerNode,
       cpu: props.cpu ?? Cpu.units(defaults.cpu),
       memory: props.memory ?? Size.gibibytes(defaults.memoryGi),
@@ -252,7 +253,7 @@ export abstract class TrainingStage extends GpuTrainingJob {
       storage: props.storage ?? TrainingVolumes.fromClaims(),
       env: undefined,
       secretEnv: undefined,
-    }));
+    });
     this.stage = stage;
     this.baseModel = props.baseModel;
     this.runIdProp = props.runId;
@@ -340,11 +341,11 @@ export abstract class TrainingStage extends GpuTrainingJob {
 
   /** @internal */
   protected _ownLabels(): { [key: string]: string } {
-    return Object.assign(
-      super._ownLabels(),
-      { [LABELS.model]: this.modelName },
-      this._embeddedRunId() === undefined && this.runIdProp ? { [LABELS.run]: this.runIdProp } : {},
-    );
+    return {
+      ...super._ownLabels(),
+      [LABELS.model]: this.modelName,
+      ...(this._embeddedRunId() === undefined && this.runIdProp ? { [LABELS.run]: this.runIdProp } : {}),
+    };
   }
 }
 
